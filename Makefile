@@ -1,0 +1,95 @@
+# ingestd - plain Makefile, libraries by pkg-config.
+#
+#   make            build build/ingestd
+#   make run        install missing packages, build, serve on 0.0.0.0:8080
+#   make test       install missing packages, build, run every test
+#   make deps       install missing Debian packages (no-op when present)
+#
+# WERROR=1 turns warnings into errors (CI does this); SAN=1 builds with
+# AddressSanitizer and UndefinedBehaviorSanitizer.
+
+.SECONDEXPANSION:
+
+CC ?= gcc
+PYTHON ?= /usr/bin/python3
+BUILD := build
+
+PKGS := zlib libzstd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd)
+
+WARN := -Wall -Wextra -Wshadow -Wconversion -Wsign-conversion \
+        -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
+        -Wimplicit-fallthrough -Wundef -Wpointer-arith -Wcast-qual \
+        -Wwrite-strings -Wnull-dereference -Wdouble-promotion
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+OPT ?= -O2
+CFLAGS := -std=gnu11 $(OPT) -g -pthread -D_GNU_SOURCE -Isrc $(WARN) \
+          $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS := -pthread $(PKG_LIBS)
+
+ifeq ($(SAN),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+SRCS := $(wildcard src/*.c)
+OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
+LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
+DEPFILES := $(OBJS:.o=.d)
+
+UNIT_SRCS := $(wildcard tests/unit/*_test.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps run test unit integration clean format format-check
+
+all: $(BUILD)/ingestd
+
+$(BUILD)/ingestd: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/tests/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -MMD -MP -c -o $@ $<
+
+# A unit test links the library objects.  While one module is being
+# written, `make build/tests/x_test DEPS="x y"` links only src/x.c, src/y.c.
+TEST_OBJS = $(if $(DEPS),$(DEPS:%=$(BUILD)/obj/%.o),$(LIB_OBJS))
+$(BUILD)/tests/%_test: $(BUILD)/obj/tests/%_test.o $$(TEST_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+deps:
+	@scripts/deps.sh
+
+run: deps all
+	@mkdir -p data
+	$(BUILD)/ingestd serve --listen 0.0.0.0:8080 --data-dir ./data
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+integration: all
+	$(PYTHON) -m pytest -q tests/integration
+
+test: deps
+	$(MAKE) all unit
+	$(MAKE) integration
+
+format:
+	clang-format-16 -i src/*.[ch] tests/unit/*.c
+
+format-check:
+	clang-format-16 --dry-run --Werror src/*.[ch] tests/unit/*.c
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(DEPFILES)

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs the Debian packages ingestd needs to build and test, by name.
+# A no-op when all are present; on a fresh machine it refreshes the package
+# lists once first.  Needs root (or sudo) only when something is missing.
+set -eu
+
+PACKAGES="build-essential pkg-config zlib1g-dev libzstd-dev libcmocka-dev
+python3 python3-pytest"
+
+missing=""
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+            grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
