@@ -27,7 +27,9 @@ WARN += -Werror
 endif
 
 OPT ?= -O2
+VERSION := 0.1.0
 CFLAGS := -std=gnu11 $(OPT) -g -pthread -D_GNU_SOURCE -Isrc $(WARN) \
+          -DINGESTD_VERSION=\"$(VERSION)\" \
           $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS := -pthread $(PKG_LIBS)
 
@@ -93,3 +95,8 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(DEPFILES)
+
+# LD_PRELOAD allocation counter used by the memory test and the benchmark.
+$(BUILD)/alloc_count.so: tests/support/alloc_count.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -shared -fPIC -o $@ $<

@@ -1,0 +1,3 @@
+module ingestd.bench/goingest
+
+go 1.19

@@ -1,0 +1,185 @@
+/*
+ * server.c - `ingestd serve`: start-up, signals and orderly shutdown.
+ *
+ * The main thread opens everything that can fail (spool partitions,
+ * listening sockets) before any worker runs, so a bad configuration
+ * fails fast with one clear message.  Then it only waits for a signal:
+ * all signals are blocked in every thread and taken by sigwait() here,
+ * so no handler runs in the middle of a worker's request.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "server_int.h"
+
+#define LISTEN_BACKLOG 4096
+
+static int listen_socket(const struct addrinfo *ai)
+{
+    int one = 1;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    0);
+
+    if (fd < 0) {
+        return -1;
+    }
+    /* One socket per worker on the same port: the kernel balances. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+        listen(fd, LISTEN_BACKLOG) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+static int listen_open(const struct ing_config *cfg, int *out)
+{
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC,
+        .ai_socktype = SOCK_STREAM,
+        .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+    };
+    struct addrinfo *res = NULL;
+    char port[8];
+
+    snprintf(port, sizeof(port), "%u", cfg->listen_port);
+    int rc = getaddrinfo(cfg->listen_host, port, &hints, &res);
+    if (rc != 0) {
+        ING_ERROR_LOG("server", "getaddrinfo() failed host=%s error=\"%s\"",
+                      cfg->listen_host, gai_strerror(rc));
+        return ING_ERROR;
+    }
+
+    *out = listen_socket(res);
+    int saved = errno;
+    freeaddrinfo(res);
+    if (*out < 0) {
+        ING_LOG_ERRNO(ING_LOG_ERROR, "server", saved,
+                      "bind() failed listen=%s:%u", cfg->listen_host,
+                      cfg->listen_port);
+        return ING_ERROR;
+    }
+    return ING_OK;
+}
+
+static int workers_start(struct ing_worker *workers,
+                         const struct ing_config *cfg, size_t *started)
+{
+    *started = 0;
+    for (size_t i = 0; i < cfg->threads; i++) {
+        struct ing_worker *w = &workers[i];
+
+        if (ing_worker_init(w, (unsigned)i, cfg) != ING_OK ||
+            listen_open(cfg, &w->listen_fd) != ING_OK) {
+            ing_worker_fini(w);
+            return ING_ERROR;
+        }
+        if (ing_loop_add(w->loop, w->listen_fd, ING_LOOP_READ,
+                         &w->listen_fd) != 0) {
+            ING_LOG_ERRNO(ING_LOG_ERROR, "server", errno,
+                          "epoll_ctl() failed");
+            ing_worker_fini(w);
+            return ING_ERROR;
+        }
+        int rc = pthread_create(&w->thread, NULL, ing_worker_main, w);
+        if (rc != 0) {
+            ING_LOG_ERRNO(ING_LOG_ERROR, "server", rc,
+                          "pthread_create() failed");
+            ing_worker_fini(w);
+            return ING_ERROR;
+        }
+        (*started)++;
+    }
+    return ING_OK;
+}
+
+static int workers_stop(struct ing_worker *workers, size_t count)
+{
+    int status = 0;
+    uint64_t one = 1;
+
+    for (size_t i = 0; i < count; i++) {
+        atomic_store(&workers[i].stop_requested, true);
+        ssize_t unused = write(workers[i].wake_fd, &one, sizeof(one));
+        (void)unused;
+    }
+    for (size_t i = 0; i < count; i++) {
+        pthread_join(workers[i].thread, NULL);
+        if (workers[i].exit_status != 0) {
+            status = 1;
+        }
+        ing_worker_fini(&workers[i]);
+    }
+    return status;
+}
+
+static int wait_for_signal(const sigset_t *set)
+{
+    int sig = 0;
+
+    while (sigwait(set, &sig) != 0) {
+    }
+    return sig;
+}
+
+int ing_server_run(const struct ing_config *cfg)
+{
+    sigset_t set;
+    size_t started = 0;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct ing_worker *workers = calloc(cfg->threads, sizeof(*workers));
+    if (workers == NULL) {
+        ING_ERROR_LOG("server", "out of memory at start-up");
+        return 1;
+    }
+
+    ing_config_log(cfg);
+    int status = 0;
+    if (workers_start(workers, cfg, &started) == ING_OK) {
+        ING_INFO("server", "listening addr=%s:%u workers=%zu",
+                 cfg->listen_host, cfg->listen_port, started);
+        int sig = wait_for_signal(&set);
+        ING_INFO("server", "shutting down signal=%s", strsignal(sig));
+    } else {
+        status = 1;
+    }
+
+    if (workers_stop(workers, started) != 0) {
+        status = 1;
+    }
+    free(workers);
+    ING_INFO("server", "stopped status=%d", status);
+    return status;
+}
+
+int ing_cmd_serve_main(int argc, char **argv)
+{
+    struct ing_config cfg;
+
+    ing_config_defaults(&cfg);
+    int rc = ing_config_parse(&cfg, argc, argv);
+    if (rc != 0) {
+        return rc == 1 ? 0 : 2;
+    }
+    ing_log_min_level = cfg.log_level;
+    return ing_server_run(&cfg);
+}

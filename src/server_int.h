@@ -1,0 +1,144 @@
+/*
+ * server_int.h - what the server_*.c files share: the worker and the
+ * connection.  Everything here belongs to one worker thread; the only
+ * field touched by another thread is worker->stop_requested (atomic),
+ * set by the main thread on SIGTERM, with wake_fd written to wake the
+ * loop.
+ */
+#ifndef ING_SERVER_INT_H
+#define ING_SERVER_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "body_decode.h"
+#include "config.h"
+#include "event_batch.h"
+#include "http_chunked.h"
+#include "http_parse.h"
+#include "http_response.h"
+#include "loop.h"
+#include "pool.h"
+#include "spool_partition.h"
+
+/* Which timeout a connection is waiting under. */
+enum conn_timer {
+    CONN_TIMER_NONE,
+    CONN_TIMER_RECV,  /* a request has started: read timeout */
+    CONN_TIMER_WRITE, /* output is blocked: write timeout */
+    CONN_TIMER_IDLE,  /* keep-alive between requests: idle timeout */
+    CONN_TIMER_LINGER, /* answered and half-closed: drain, then close */
+    CONN_TIMER_COUNT,
+};
+
+enum conn_phase {
+    CONN_PHASE_HEAD, /* waiting for the whole request head */
+    CONN_PHASE_BODY, /* head parsed, receiving the body */
+};
+
+struct ing_conn {
+    int fd;
+    struct ing_worker *worker;
+
+    /* Input: bytes [in_start, in_len) of in->data are unprocessed. */
+    struct ing_buf *in;
+    size_t in_start;
+    size_t in_len;
+    enum conn_phase phase;
+    struct ing_http_request req;
+    struct ing_http_chunked chunked;
+    bool sent_continue;
+
+    /* Output that the socket did not take yet. */
+    struct ing_buf *out;
+    size_t out_off;
+    size_t out_len;
+    bool close_after_write;
+    bool lingering;
+    unsigned watching; /* ING_LOOP_* events registered with the loop */
+    size_t req_end;    /* in->data offset where the current request ends */
+
+    /* Timeout bookkeeping: one list per timer kind, oldest first. */
+    enum conn_timer timer;
+    uint64_t timer_start_ms;
+    struct ing_conn *prev;
+    struct ing_conn *next;
+};
+
+struct conn_list {
+    struct ing_conn *head;
+    struct ing_conn *tail;
+};
+
+struct ing_worker {
+    unsigned id;
+    const struct ing_config *cfg;
+    pthread_t thread;
+    atomic_bool stop_requested;
+    int wake_fd;
+    int listen_fd;
+    struct ing_loop *loop;
+
+    struct ing_pool pool;
+    struct ing_conn *conns;
+    struct ing_conn *free_conns;
+    size_t conn_max;
+    size_t conn_count;
+    struct conn_list timers[CONN_TIMER_COUNT];
+    uint64_t timeout_ms[CONN_TIMER_COUNT];
+
+    uint64_t now_ms;
+    struct ing_http_date date;
+    struct ing_http_out out;
+
+    struct ing_body_decoder *decoder;
+    char *decoded;
+    struct ing_event_scratch *scratch;
+    struct ing_event_limits limits;
+    struct ing_spool_partition *spool;
+
+    bool draining;
+    uint64_t drain_deadline_ms;
+    int exit_status;
+};
+
+/* server_worker.c */
+int ing_worker_init(struct ing_worker *w, unsigned id,
+                    const struct ing_config *cfg);
+void ing_worker_fini(struct ing_worker *w);
+void *ing_worker_main(void *arg);
+void ing_worker_conn_release(struct ing_worker *w, struct ing_conn *c);
+void ing_worker_timer_set(struct ing_worker *w, struct ing_conn *c,
+                          enum conn_timer timer);
+
+/* server_conn.c */
+void ing_conn_open(struct ing_worker *w, struct ing_conn *c, int fd);
+void ing_conn_on_event(struct ing_conn *c, unsigned events);
+void ing_conn_close(struct ing_conn *c);
+void ing_conn_on_timeout(struct ing_conn *c);
+bool ing_conn_is_idle(const struct ing_conn *c);
+
+/*
+ * server_route.c: answers one complete request (c->req); the body is
+ * body[0..body_len) with any chunked framing already removed.  The answer
+ * is queued with ing_conn_answer*.
+ */
+void ing_route_request(struct ing_conn *c, char *body, size_t body_len);
+
+/*
+ * server_conn.c: queues an answer to the current request.  Keep-alive is
+ * decided here (the request's wish, unless the connection is closing or
+ * the worker is draining); extra_headers is NULL or CRLF-ended lines.
+ */
+void ing_conn_answer(struct ing_conn *c, int status,
+                     const char *extra_headers, const char *body,
+                     size_t body_len);
+
+/* Queues the JSON error answer for err; close forces Connection: close
+ * (for errors after which the request framing cannot be trusted). */
+void ing_conn_answer_error(struct ing_conn *c, const struct ing_err *err,
+                           bool close);
+
+#endif

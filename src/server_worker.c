@@ -1,0 +1,343 @@
+/*
+ * server_worker.c - one worker thread: its listening socket (SO_REUSEPORT,
+ * so the kernel spreads connections over workers), its event loop, its
+ * connections, its timeouts and its spool partition.  Nothing here is
+ * shared with another worker, so the request path takes no lock.
+ */
+#include "server_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Small buffers hold the head limit plus a typical single-event body. */
+#define SMALL_BUFFER_MIN (16 * 1024)
+/* Staging for answers: pipelined answers leave in one write. */
+#define OUT_STAGING_BYTES (64 * 1024)
+#define ACCEPT_BURST 64
+#define EVENTS_PER_WAIT 128
+#define TICK_MS 100
+
+static uint64_t clock_ms(clockid_t clock)
+{
+    struct timespec ts;
+
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void worker_clock(struct ing_worker *w)
+{
+    w->now_ms = clock_ms(CLOCK_MONOTONIC_COARSE);
+    ing_http_date_update(&w->date, time(NULL));
+}
+
+static int worker_alloc(struct ing_worker *w, const struct ing_config *cfg)
+{
+    size_t small = cfg->max_header_bytes + 4096;
+    size_t large = cfg->max_header_bytes + cfg->max_body_bytes + 16384;
+
+    if (small < SMALL_BUFFER_MIN) {
+        small = SMALL_BUFFER_MIN;
+    }
+    ing_pool_init(&w->pool, small, large, cfg->max_large_buffers);
+
+    w->conn_max = (cfg->max_connections + cfg->threads - 1) / cfg->threads;
+    w->conns = calloc(w->conn_max, sizeof(*w->conns));
+    w->out.data = malloc(OUT_STAGING_BYTES);
+    w->out.cap = OUT_STAGING_BYTES;
+    w->decoded = malloc(cfg->max_decoded_bytes);
+    w->decoder = ing_body_decoder_create();
+    w->scratch = ing_event_scratch_create(&w->limits, cfg->max_decoded_bytes);
+    w->loop = ing_loop_create();
+    if (w->conns == NULL || w->out.data == NULL || w->decoded == NULL ||
+        w->decoder == NULL || w->scratch == NULL || w->loop == NULL) {
+        ING_ERROR_LOG("worker", "out of memory at start-up worker=%u", w->id);
+        return ING_ERROR;
+    }
+
+    for (size_t i = w->conn_max; i-- > 0;) {
+        w->conns[i].fd = -1;
+        w->conns[i].next = w->free_conns;
+        w->free_conns = &w->conns[i];
+    }
+    return ING_OK;
+}
+
+static int worker_open_spool(struct ing_worker *w)
+{
+    struct ing_spool_options opt = {
+        .data_dir = w->cfg->data_dir,
+        .segment_bytes = w->cfg->segment_bytes,
+        .max_batch_events = w->cfg->max_batch_events,
+    };
+    struct ing_err err;
+
+    ing_err_clear(&err);
+    return ing_spool_partition_open(&opt, w->id, &w->spool, &err);
+}
+
+int ing_worker_init(struct ing_worker *w, unsigned id,
+                    const struct ing_config *cfg)
+{
+    memset(w, 0, sizeof(*w));
+    w->id = id;
+    w->cfg = cfg;
+    w->listen_fd = -1;
+    w->wake_fd = -1;
+    atomic_init(&w->stop_requested, false);
+    w->limits.max_events = cfg->max_batch_events;
+    w->limits.max_metadata_pairs = cfg->max_metadata_pairs;
+    w->limits.max_depth = (unsigned)cfg->max_depth;
+    w->timeout_ms[CONN_TIMER_RECV] = cfg->read_timeout_ms;
+    w->timeout_ms[CONN_TIMER_WRITE] = cfg->write_timeout_ms;
+    w->timeout_ms[CONN_TIMER_IDLE] = cfg->idle_timeout_ms;
+    worker_clock(w);
+
+    if (worker_alloc(w, cfg) != ING_OK) {
+        return ING_ERROR;
+    }
+
+    w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->wake_fd < 0 ||
+        ing_loop_add(w->loop, w->wake_fd, ING_LOOP_READ, &w->wake_fd) != 0) {
+        ING_LOG_ERRNO(ING_LOG_ERROR, "worker", errno,
+                      "eventfd() failed worker=%u", id);
+        return ING_ERROR;
+    }
+    return worker_open_spool(w);
+}
+
+void ing_worker_fini(struct ing_worker *w)
+{
+    if (w->spool != NULL) {
+        ing_spool_partition_close(w->spool);
+        w->spool = NULL;
+    }
+    if (w->listen_fd >= 0) {
+        close(w->listen_fd);
+    }
+    if (w->wake_fd >= 0) {
+        close(w->wake_fd);
+    }
+    ing_loop_destroy(w->loop);
+    ing_event_scratch_destroy(w->scratch);
+    ing_body_decoder_destroy(w->decoder);
+    free(w->decoded);
+    free(w->out.data);
+    free(w->conns);
+    ing_pool_fini(&w->pool);
+}
+
+static void list_unlink(struct conn_list *list, struct ing_conn *c)
+{
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        list->head = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    } else {
+        list->tail = c->prev;
+    }
+    c->prev = NULL;
+    c->next = NULL;
+}
+
+static void list_append(struct conn_list *list, struct ing_conn *c)
+{
+    c->prev = list->tail;
+    c->next = NULL;
+    if (list->tail != NULL) {
+        list->tail->next = c;
+    } else {
+        list->head = c;
+    }
+    list->tail = c;
+}
+
+/*
+ * Each timer kind has one fixed timeout, so appending at the tail keeps a
+ * list sorted by expiry: the sweep looks only at heads, O(1) per expired
+ * connection, with no heap or wheel.
+ */
+void ing_worker_timer_set(struct ing_worker *w, struct ing_conn *c,
+                          enum conn_timer timer)
+{
+    if (c->timer != CONN_TIMER_NONE) {
+        list_unlink(&w->timers[c->timer], c);
+    }
+    c->timer = timer;
+    c->timer_start_ms = w->now_ms;
+    if (timer != CONN_TIMER_NONE) {
+        list_append(&w->timers[timer], c);
+    }
+}
+
+static void worker_sweep_timers(struct ing_worker *w)
+{
+    for (int t = CONN_TIMER_RECV; t < CONN_TIMER_COUNT; t++) {
+        struct conn_list *list = &w->timers[t];
+
+        while (list->head != NULL &&
+               w->now_ms - list->head->timer_start_ms >= w->timeout_ms[t]) {
+            ing_conn_on_timeout(list->head);
+        }
+    }
+}
+
+/* Answer to a connection over the limit: one write, best effort, close. */
+static const char busy_answer[] =
+    "HTTP/1.1 503 Service Unavailable\r\n"
+    "Content-Type: application/json\r\n"
+    "Content-Length: 55\r\n"
+    "Retry-After: 1\r\n"
+    "Connection: close\r\n"
+    "\r\n"
+    "{\"status\":\"unavailable\",\"error\":\"too many connections\"}";
+
+static void worker_refuse(int fd)
+{
+    ssize_t unused = write(fd, busy_answer, sizeof(busy_answer) - 1);
+
+    (void)unused;
+    close(fd);
+}
+
+static void worker_accept(struct ing_worker *w)
+{
+    for (int i = 0; i < ACCEPT_BURST; i++) {
+        int fd = accept4(w->listen_fd, NULL, NULL,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                ING_LOG_ERRNO(ING_LOG_WARN, "worker", errno,
+                              "accept4() failed: out of descriptors");
+            }
+            return;
+        }
+
+        struct ing_conn *c = w->free_conns;
+        if (c == NULL) {
+            ING_DEBUG("worker", "connection refused: limit reached max=%zu",
+                      w->conn_max);
+            worker_refuse(fd);
+            continue;
+        }
+        w->free_conns = c->next;
+        c->next = NULL;
+        w->conn_count++;
+        ing_conn_open(w, c, fd);
+    }
+}
+
+/* Called by server_conn.c when a connection has been closed. */
+void ing_worker_conn_release(struct ing_worker *w, struct ing_conn *c)
+{
+    ing_worker_timer_set(w, c, CONN_TIMER_NONE);
+    c->fd = -1;
+    c->next = w->free_conns;
+    w->free_conns = c;
+    w->conn_count--;
+}
+
+/*
+ * SIGTERM: stop accepting (closing our SO_REUSEPORT socket; connections
+ * still in its accept queue are reset by the kernel), close idle
+ * connections now, and let busy ones finish their request; server_conn.c
+ * closes each after its answer once w->draining is set.
+ */
+static void worker_begin_drain(struct ing_worker *w)
+{
+    uint64_t count;
+    ssize_t unused = read(w->wake_fd, &count, sizeof(count));
+    (void)unused;
+
+    if (w->draining) {
+        return;
+    }
+    w->draining = true;
+    w->drain_deadline_ms = w->now_ms + w->cfg->shutdown_timeout_ms;
+    if (w->listen_fd >= 0) {
+        ing_loop_remove(w->loop, w->listen_fd);
+        close(w->listen_fd);
+        w->listen_fd = -1;
+    }
+
+    for (size_t i = 0; i < w->conn_max; i++) {
+        struct ing_conn *c = &w->conns[i];
+
+        if (c->fd >= 0 && ing_conn_is_idle(c)) {
+            ing_conn_close(c);
+        }
+    }
+    ING_INFO("worker", "draining connections=%zu", w->conn_count);
+}
+
+static void worker_close_all(struct ing_worker *w)
+{
+    for (size_t i = 0; i < w->conn_max; i++) {
+        if (w->conns[i].fd >= 0) {
+            ing_conn_close(&w->conns[i]);
+        }
+    }
+}
+
+static void worker_dispatch(struct ing_worker *w, struct ing_loop_event *ev)
+{
+    if (ev->ctx == &w->listen_fd) {
+        worker_accept(w);
+    } else if (ev->ctx == &w->wake_fd) {
+        worker_begin_drain(w);
+    } else {
+        ing_conn_on_event(ev->ctx, ev->events);
+    }
+}
+
+void *ing_worker_main(void *arg)
+{
+    struct ing_worker *w = arg;
+    struct ing_loop_event events[EVENTS_PER_WAIT];
+    uint64_t last_sweep_ms = w->now_ms;
+
+    ing_log_set_worker((int)w->id);
+    while (!w->draining || (w->conn_count > 0 &&
+                            w->now_ms < w->drain_deadline_ms)) {
+        int n = ing_loop_wait(w->loop, events, EVENTS_PER_WAIT, TICK_MS);
+        if (n < 0) {
+            ING_LOG_ERRNO(ING_LOG_ERROR, "worker", errno,
+                          "epoll_wait() failed");
+            w->exit_status = 1;
+            break;
+        }
+
+        worker_clock(w);
+        for (int i = 0; i < n; i++) {
+            worker_dispatch(w, &events[i]);
+        }
+        if (w->now_ms - last_sweep_ms >= TICK_MS) {
+            worker_sweep_timers(w);
+            last_sweep_ms = w->now_ms;
+        }
+    }
+
+    if (w->conn_count > 0) {
+        ING_WARN("worker", "shutdown timeout: closing connections=%zu",
+                 w->conn_count);
+    }
+    worker_close_all(w);
+
+    struct ing_err err;
+    ing_err_clear(&err);
+    if (ing_spool_partition_sync(w->spool, &err) != ING_OK) {
+        w->exit_status = 1;
+    }
+    return NULL;
+}

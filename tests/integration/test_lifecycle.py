@@ -1,0 +1,126 @@
+"""Start-up, flags, SIGTERM, restart: what an operator sees."""
+import signal
+import subprocess
+import threading
+
+import pytest
+
+from conftest import BINARY
+from httpclient import post_event
+from test_ingest import event
+
+
+def run(*args, env=None):
+    return subprocess.run([str(BINARY), *args], capture_output=True,
+                          text=True, timeout=10, env=env)
+
+
+def test_help_and_version():
+    r = run("serve", "--help")
+    assert r.returncode == 0
+    assert "--max-body-bytes" in r.stdout and "INGESTD_" in r.stdout
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.startswith("ingestd ")
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--threads", "0"], "threads"),
+    (["--threads", "two"], "threads"),
+    (["--max-body-bytes", "1X"], "max-body-bytes"),
+    (["--read-timeout", "5"], "unit"),
+    (["--listen", "nowhere"], "HOST:PORT"),
+    (["--listen", "127.0.0.1:99999"], "listen"),
+    (["--no-such-flag"], ""),
+    (["--log-level", "loud"], "log-level"),
+])
+def test_bad_flag_is_exit_2_with_message(args, needle):
+    r = run("serve", *args)
+    assert r.returncode == 2
+    assert needle in r.stderr
+    assert r.stderr.strip()
+
+
+def test_bad_environment_value_is_exit_2():
+    import os
+    env = dict(os.environ, INGESTD_MAX_DEPTH="deep")
+    r = run("serve", env=env)
+    assert r.returncode == 2
+    assert "INGESTD_MAX_DEPTH" in r.stderr
+
+
+def test_environment_sets_a_limit(start_server):
+    server = start_server(env={"INGESTD_MAX_BODY_BYTES": "100"})
+    with server.client() as c:
+        r = c.request("POST", "/ingest", event(1, message="x" * 200))
+        assert r.status == 413
+
+
+def test_unknown_command_is_exit_2():
+    assert run("frobnicate").returncode == 2
+
+
+def test_sigterm_exits_0_and_keeps_every_acknowledged_event(start_server):
+    server = start_server()
+    acked = []
+    stop = threading.Event()
+
+    def client(k):
+        try:
+            with server.client() as c:
+                i = 0
+                while not stop.is_set():
+                    e = event(k * 1_000_000 + i)
+                    c.send(post_event(e))
+                    if c.read_response().status == 202:
+                        acked.append(e)
+                    i += 1
+        except (ConnectionError, OSError):
+            pass
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    while len(acked) < 2000:
+        pass
+    assert server.stop(signal.SIGTERM) == 0
+    stop.set()
+    for t in threads:
+        t.join(10)
+
+    stored = server.read_events()
+    assert len(stored) == len(set(stored))
+    assert set(acked) <= set(stored)
+    assert "stopped status=0" in server.log_text()
+
+
+def test_restart_continues_the_spool(start_server, tmp_path):
+    data = tmp_path / "spool"
+    first = start_server(data_dir=data)
+    with first.client() as c:
+        for i in range(50):
+            assert c.request("POST", "/ingest", event(i)).status == 202
+    assert first.stop() == 0
+
+    second = start_server(data_dir=data)
+    with second.client() as c:
+        for i in range(50, 100):
+            assert c.request("POST", "/ingest", event(i)).status == 202
+    assert second.stop() == 0
+    assert sorted(second.read_events()) == sorted(event(i) for i in range(100))
+
+
+def test_second_server_on_same_data_dir_fails(start_server, tmp_path):
+    data = tmp_path / "spool"
+    start_server(data_dir=data)
+    with pytest.raises(RuntimeError):
+        start_server(data_dir=data)
+
+
+def test_idle_connections_do_not_delay_shutdown(start_server):
+    server = start_server()
+    clients = [server.client() for _ in range(50)]
+    try:
+        assert server.stop(signal.SIGINT, timeout=5) == 0
+    finally:
+        for c in clients:
+            c.close()
