@@ -38,8 +38,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
-SHARED = os.environ.get(
-    "BENCH_SHARED", os.path.join(os.path.dirname(ROOT), "shared", "bench"))
+SHARED = os.path.join(os.environ.get(
+    "INGESTD_SHARED_DIR", os.path.join(os.path.dirname(ROOT), "shared")),
+    "bench")
 RESULTS = os.path.join(HERE, "results")
 RAW = os.path.join(RESULTS, "raw")
 
@@ -128,6 +129,16 @@ def cpu_seconds(pids):
         fields = stat[stat.rindex(")") + 2:].split()
         total += int(fields[11]) + int(fields[12])
     return total / CLK_TCK
+
+
+def steal_ms():
+    """Time the hypervisor ran something else on each core: {cpu: ms}."""
+    out = {}
+    for line in read_file("/proc/stat").decode().splitlines():
+        fields = line.split()
+        if fields[0][:3] == "cpu" and fields[0] != "cpu":
+            out[fields[0][3:]] = 1000.0 * int(fields[8]) / CLK_TCK
+    return out
 
 
 def peak_rss_kib(pids):
@@ -309,8 +320,12 @@ def run_load(port, rate, quantiles_path):
 def measured(server, fn):
     """Runs fn() and adds the server's CPU and allocations it cost."""
     before = server.snapshot()
+    steal = steal_ms()
     res = fn()
+    steal_after = steal_ms()
     after = server.snapshot()
+    res["steal_server_ms"] = steal_after[SERVER_CPU] - steal[SERVER_CPU]
+    res["steal_load_ms"] = steal_after[LOAD_CPU] - steal[LOAD_CPU]
     res["cpu_s"] = after["cpu_s"] - before["cpu_s"]
     res["allocs"] = after["allocs"] - before["allocs"]
     if after["gc"] is not None:
@@ -351,16 +366,23 @@ def profile_ingestd(server):
                            stderr=subprocess.DEVNULL)
     run_wrk(server.port, WRK_CONNS[-1], WRK_SECONDS, "post.lua", [EVENT])
     rec.wait()
-    report = subprocess.run([perf, "report", "-i", data, "--stdio",
-                             "--no-children", "-g", "none", "--sort",
-                             "symbol", "--percent-limit", "0.7"],
-                            capture_output=True, text=True).stdout
-    lines = [l for l in report.splitlines() if l.strip() and
-             not l.startswith("#")]
     with open(os.path.join(RESULTS, "profile-ingestd.txt"), "w") as f:
-        f.write("# perf record -e cpu-clock -g, ingestd under wrk -c%d, "
-                "self time by symbol\n" % WRK_CONNS[-1])
-        f.write("\n".join(lines) + "\n")
+        f.write("# perf record -e cpu-clock -g on ingestd under wrk -c%d; "
+                "self time by binary, then by symbol\n" % WRK_CONNS[-1])
+        for sort, limit in (("dso", "0.5"), ("symbol", "0.7")):
+            f.write("\n".join(perf_report(perf, data, sort, limit)) + "\n")
+
+
+def perf_report(perf, data, sort, limit):
+    out = subprocess.run([perf, "report", "-i", data, "--stdio",
+                          "--no-children", "-g", "none", "--sort", sort,
+                          "--percent-limit", limit],
+                         capture_output=True, text=True).stdout
+    lines = []
+    for line in out.splitlines():
+        if line.strip() and not line.startswith("#"):
+            lines.append(re.sub(r"(\s+-)+\s*$", "", line))
+    return lines[:25]
 
 
 def saturation_slot(name, rnd, data):
@@ -508,8 +530,8 @@ def ratio_table(summ):
 def saturation_table(data):
     lines = ["| round | server | calib ms | " + " | ".join(
         "c=%d req/s | c=%d CPU µs/req | c=%d errors" % (c, c, c)
-        for c in WRK_CONNS) + " | allocs/req | peak RSS MiB |",
-        "|---:|---|---:|" + "---:|" * (3 * len(WRK_CONNS) + 2)]
+        for c in WRK_CONNS) + " | allocs/req | peak RSS MiB | steal ms server/load core |",
+        "|---:|---|---:|" + "---:|" * (3 * len(WRK_CONNS) + 3)]
     top = "c%d" % WRK_CONNS[-1]
     for r in data["saturation"]:
         cells = []
@@ -517,10 +539,24 @@ def saturation_table(data):
             res = r["c%d" % c]
             cells += [fmt(res["rps"], 0), fmt(cpu_us(res), 2),
                       "%d" % (res["non2xx"] + res["socket_errors"])]
-        lines.append("| %d | %s | %.0f | %s | %.2f | %.1f |" % (
+        steal = [sum(r["c%d" % c][k] for c in WRK_CONNS)
+                 for k in ("steal_server_ms", "steal_load_ms")]
+        lines.append("| %d | %s | %.0f | %s | %.2f | %.1f | %.0f / %.0f |" % (
             r["round"] + 1, r["server"], r["calibration_ms"],
             " | ".join(cells), r[top]["allocs"] / r[top]["requests"],
-            r["rss_kib"] / 1024))
+            r["rss_kib"] / 1024, steal[0], steal[1]))
+    return lines
+
+
+def rate_rounds_table(data):
+    lines = ["| round | server | calib ms | p99 µs | p99.9 µs | max µs | "
+             "steal ms server/load core |", "|---:|---|---:|---:|---:|---:|---:|"]
+    for r in data["rates"]:
+        res = r["r50"]
+        lines.append("| %d | %s | %.0f | %.0f | %.0f | %.0f | %.0f / %.0f |" % (
+            r["round"] + 1, r["server"], r["calibration_ms"], res["p99_us"],
+            res["p999_us"], res["max_us"], res["steal_server_ms"],
+            res["steal_load_ms"]))
     return lines
 
 
@@ -605,7 +641,7 @@ def profile_lines():
     path = os.path.join(RESULTS, "profile-ingestd.txt")
     if not os.path.exists(path):
         return ["(no profile taken)"]
-    body = read_file(path).decode().splitlines()[1:16]
+    body = read_file(path).decode().splitlines()[1:30]
     return ["```"] + body + ["```"]
 
 
@@ -622,9 +658,18 @@ def machine_lines(data):
         "tokio current_thread, nginx worker_processes 1)" % (
             SERVER_CPU, LOAD_CPU),
         "- host speed: calibration loop on the server core %.0f–%.0f ms "
-        "(median %.0f)" % (min(data["calibrations"]),
-                           max(data["calibrations"]),
-                           med(data["calibrations"]))]
+        "(median %.0f); hypervisor steal during the measured runs: %s" % (
+            min(data["calibrations"]), max(data["calibrations"]),
+            med(data["calibrations"]), total_steal(data))]
+
+
+def total_steal(data):
+    runs = [r["c%d" % c] for r in data["saturation"] for c in WRK_CONNS]
+    runs += [r["r%d" % (share * 100)] for r in data["rates"]
+             for share in RATE_SHARES]
+    return "%.0f ms on the server core, %.0f ms on the load core" % (
+        sum(r["steal_server_ms"] for r in runs),
+        sum(r["steal_load_ms"] for r in runs))
 
 
 def write_results(data, summ, rates):
@@ -648,6 +693,8 @@ def write_results(data, summ, rates):
     lines += ["", "![latency percentiles](latency.png)", "",
               "## Saturation runs (wrk, every round)", ""]
     lines += saturation_table(data)
+    lines += ["", "## Fixed-rate runs at 50% (every round)", ""]
+    lines += rate_rounds_table(data)
     lines += ["", "## What each server accepts", ""]
     lines += acceptance_table(data)
     lines += ["", "## Where ingestd spends its CPU (perf, self time)", ""]
@@ -704,8 +751,8 @@ def gnuplot_script(rates):
             "the scheduled time (bench/load, open loop, coordinated "
             "omission corrected)'\n"
             "set logscale xy\n"
-            "set xtics ('50%%' 2, '90%%' 10, '99%%' 100, '99.9%%' 1000, "
-            "'99.99%%' 10000, '99.999%%' 100000)\n"
+            "set xtics ('50%%%%' 2, '90%%%%' 10, '99%%%%' 100, '99.9%%%%' 1000, "
+            "'99.99%%%%' 10000, '99.999%%%%' 100000)\n"
             "set xrange [1.8:120000]\n"
             "set ylabel 'latency (µs)'\n"
             "set grid\n"
@@ -761,11 +808,22 @@ def check_inputs():
         raise BenchError("the benchmark needs two cores")
 
 
-def main():
+def report(data):
+    rates = data["rates_per_s"]
+    summ = summarize(data)
+    text = write_results(data, summ, rates)
+    plot(summ, rates)
+    update_readme(text)
+    print(text)
+    log("done: bench/results/RESULTS.md, bench/results/latency.png")
+
+
+def measure():
     check_inputs()
     os.makedirs(RAW, exist_ok=True)
     data = {"machine": machine_info(),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "servers": SERVERS, "rounds": ROUNDS,
             "acceptance": {}, "saturation": [], "rates": []}
 
     log("phase 1: saturation, %d rounds of %s" % (ROUNDS, " ".join(SERVERS)))
@@ -788,12 +846,18 @@ def main():
                             data["saturation"] + data["rates"]]
     with open(os.path.join(RAW, "measurements.json"), "w") as f:
         json.dump(data, f, indent=1)
-    summ = summarize(data)
-    text = write_results(data, summ, rates)
-    plot(summ, rates)
-    update_readme(text)
-    print(text)
-    log("done: bench/results/RESULTS.md, bench/results/latency.png")
+    return data
+
+
+def main():
+    global SERVERS, ROUNDS
+    if sys.argv[1:] == ["--report-only"]:
+        # Re-renders RESULTS.md and the plot from the last run's raw data.
+        data = json.loads(read_file(os.path.join(RAW, "measurements.json")))
+        SERVERS, ROUNDS = data["servers"], data["rounds"]
+        report(data)
+        return
+    report(measure())
 
 
 if __name__ == "__main__":

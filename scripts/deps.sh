@@ -5,7 +5,7 @@
 set -eu
 
 PACKAGES="build-essential pkg-config zlib1g-dev libzstd-dev libcmocka-dev
-python3 python3-pytest"
+python3 python3-pytest python3-zstandard"
 
 missing=""
 for p in $PACKAGES; do

@@ -52,7 +52,7 @@ struct ing_event_scratch;
 /*
  * Creates a worker's scratch, able to hold lim->max_events event views
  * and to validate bodies of up to max_body_bytes (at most 2 GiB - 1).
- * About 16 bytes per event plus 2 bytes per body byte are reserved; pages
+ * About 16 bytes per event plus 3 bytes per body byte are reserved; pages
  * are touched only as large bodies use them.  Returns NULL when memory is
  * short or a limit is out of range.  Call at start-up; the caller owns the
  * result and frees it with ing_event_scratch_destroy().

@@ -219,6 +219,24 @@ static int check_member(struct ing_json_scratch *s, const char *buf, size_t len,
     }
 }
 
+/*
+ * Repeats of the known fields are caught by the seen bits (field_lookup
+ * decodes escaped names, so every spelling counts); only other keys need
+ * the key set.
+ */
+static int check_key(struct ing_json_scratch *s, struct ing_json_object *obj,
+                     const struct ing_json_string *key, enum event_field f,
+                     unsigned seen, struct ing_err *err)
+{
+    if (f == FIELD_OTHER) {
+        return ing_json_object_check_key(s, obj, key, err);
+    }
+    if ((seen & (1u << f)) != 0) {
+        return field_fail(err, f, "duplicate key", key->start - 1);
+    }
+    return ING_OK;
+}
+
 /* At the event's closing '}' (offset close): is every required field in? */
 static int check_required(unsigned seen, size_t close, struct ing_err *err)
 {
@@ -247,7 +265,7 @@ int ing_event_validate(struct ing_json_scratch *s, const char *buf, size_t len,
                            "event must be a JSON object", pos);
     }
     ing_json_scratch_reset(s);
-    ing_json_object_open(s, &obj, buf, len, pos, true);
+    ing_json_object_open(s, &obj, buf, len, pos, false);
 
     for (;;) {
         enum event_field f;
@@ -258,15 +276,16 @@ int ing_event_validate(struct ing_json_scratch *s, const char *buf, size_t len,
             break;
         }
         f = field_lookup(buf, &key);
-        if (check_member(s, buf, len, obj.pos, f, lim, &obj.pos, err) !=
-            ING_OK) {
+        if (check_key(s, &obj, &key, f, seen, err) != ING_OK ||
+            check_member(s, buf, len, obj.pos, f, lim, &obj.pos, err) !=
+                ING_OK) {
             return ING_ERROR;
         }
         seen |= 1u << f;
     }
 
     if (r != ING_OK) {
-        /* A bad key or ':' (or a repeated key) belongs to that member. */
+        /* A bad ':' belongs to the member whose key was read. */
         if (key.start != SIZE_MAX) {
             err->field = rules[field_lookup(buf, &key)].name;
         }

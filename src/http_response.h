@@ -15,6 +15,9 @@
 
 #include "ing_err.h"
 
+/* The body of a 202 for one event. */
+#define ING_QUEUED_BODY "{\"status\":\"queued\"}"
+
 /* IMF-fixdate (RFC 9110 §5.6.7): "Sun, 06 Nov 1994 08:49:37 GMT". */
 #define ING_HTTP_DATE_LEN 29
 

@@ -2,58 +2,14 @@
  * json_string.c - string validation and decoded comparison, see
  * json_string.h.
  *
- * The scan is built for the common case of log events: long runs of
- * printable ASCII between the quotes.  Such runs are skipped 16 bytes at a
- * time with SSE2; only a quote, a backslash, a control character or a byte
- * of a multi-byte UTF-8 sequence stops the run and gets a closer look.
+ * The common case, a run of plain ASCII up to the closing quote, is
+ * inline in json_string.h; this file has what stops such a run: escapes,
+ * UTF-8 sequences, control characters, the end of the buffer.
  */
 #include "json_string.h"
 
 #include <stdint.h>
 #include <string.h>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
-/* A byte that may stand in a string as itself and is plain ASCII. */
-static inline bool is_plain(unsigned char c)
-{
-    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
-}
-
-/*
- * Returns the offset of the first byte at or after i that is not plain
- * (see is_plain), or len.
- */
-static inline size_t plain_run_end(const char *buf, size_t len, size_t i)
-{
-#if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i bslash = _mm_set1_epi8('\\');
-    const __m128i space = _mm_set1_epi8(' ');
-
-    while (len - i >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(buf + i));
-        /* The compare is signed: bytes >= 0x80 are negative, so one
-         * compare catches both control characters and UTF-8 lead or
-         * continuation bytes. */
-        __m128i special = _mm_or_si128(
-            _mm_cmplt_epi8(v, space),
-            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)));
-        unsigned mask = (unsigned)_mm_movemask_epi8(special);
-
-        if (mask != 0) {
-            return i + (unsigned)__builtin_ctz(mask);
-        }
-        i += 16;
-    }
-#endif
-    while (i < len && is_plain((unsigned char)buf[i])) {
-        i++;
-    }
-    return i;
-}
 
 /*
  * Length of the well-formed UTF-8 sequence starting at p (at most avail
@@ -168,14 +124,8 @@ static int escape_scan(const char *buf, size_t len, size_t *pos,
     return ING_OK;
 }
 
-/*
- * The rest of a string whose plain run stopped at buf[i] on something
- * other than the closing quote.  Kept out of line so that the common case,
- * a string of plain ASCII, costs a short function with a small frame.
- */
-static __attribute__((noinline)) int
-string_scan_slow(const char *buf, size_t len, size_t pos, size_t i,
-                 struct ing_json_string *str, struct ing_err *err)
+int ing_json_string_scan_rest(const char *buf, size_t len, size_t pos, size_t i,
+                              struct ing_json_string *str, struct ing_err *err)
 {
     bool escaped = false;
 
@@ -184,8 +134,8 @@ string_scan_slow(const char *buf, size_t len, size_t pos, size_t i,
         size_t n;
 
         if (i >= len) {
-            return ing_err_set(err, ING_ERR_BAD_REQUEST,
-                               "unterminated string", len);
+            return ing_err_set(err, ING_ERR_BAD_REQUEST, "unterminated string",
+                               len);
         }
 
         c = (unsigned char)buf[i];
@@ -208,27 +158,13 @@ string_scan_slow(const char *buf, size_t len, size_t pos, size_t i,
             }
             i += n;
         }
-        i = plain_run_end(buf, len, i);
+        i = ing_json_plain_run_end(buf, len, i);
     }
 
     str->start = pos + 1;
     str->len = i - pos - 1;
     str->escaped = escaped;
     return ING_OK;
-}
-
-int ing_json_string_scan(const char *buf, size_t len, size_t pos,
-                         struct ing_json_string *str, struct ing_err *err)
-{
-    size_t i = plain_run_end(buf, len, pos + 1);
-
-    if (i < len && buf[i] == '"') {
-        str->start = pos + 1;
-        str->len = i - pos - 1;
-        str->escaped = false;
-        return ING_OK;
-    }
-    return string_scan_slow(buf, len, pos, i, str, err);
 }
 
 /*

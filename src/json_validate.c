@@ -22,13 +22,21 @@
 #define KEY_ESCAPED  0x80000000u
 #define KEY_LEN_MASK 0x7FFFFFFFu
 
-/* frames[] entry of an array; an object's entry is its key stack base. */
-#define FRAME_ARRAY UINT32_MAX
-
-/* A key of an open object, as a compact view into the caller's buffer. */
+/*
+ * A key of an open object, as a compact view into the caller's buffer.
+ * head summarises the raw bytes (key_head), so that comparing a new key
+ * with earlier ones rarely needs to touch the buffer.
+ */
 struct key_slot {
     uint32_t start;
     uint32_t len_flags;
+    uint32_t head;
+};
+
+/* An open container of the value scanner. */
+struct frame {
+    struct ing_json_key_set keys; /* unused for an array */
+    bool is_object;
 };
 
 struct ing_json_scratch {
@@ -36,7 +44,7 @@ struct ing_json_scratch {
     struct key_slot *keys; /* keys of every open object, innermost last */
     size_t key_cap;
     size_t key_top;
-    uint32_t frames[ING_JSON_DEPTH_MAX]; /* open containers, innermost last */
+    struct frame frames[ING_JSON_DEPTH_MAX]; /* innermost last */
 };
 
 struct ing_json_scratch *ing_json_scratch_create(size_t max_body_bytes)
@@ -86,15 +94,53 @@ static struct ing_json_string slot_string(const struct key_slot *slot)
     return str;
 }
 
+static int err_too_large(struct ing_err *err)
+{
+    return ing_err_set(err, ING_ERR_TOO_LARGE,
+                       "JSON text larger than the validator's limit", 0);
+}
+
+static int err_end(struct ing_err *err, size_t len)
+{
+    return ing_err_set(err, ING_ERR_BAD_REQUEST, "unexpected end of input",
+                       len);
+}
+
+/*
+ * A 32-bit summary of a key's raw bytes: its first four mixed with its
+ * last four, so that keys sharing a prefix ("http_method", "http_status")
+ * still differ.  Equal raw keys have equal heads.
+ */
+static uint32_t key_head(const char *buf, const struct ing_json_string *key)
+{
+    const char *p = buf + key->start;
+    uint32_t first = 0;
+    uint32_t last;
+
+    if (key->len < sizeof(first)) {
+        for (size_t i = 0; i < key->len; i++) {
+            first |= (uint32_t)(unsigned char)p[i] << (8 * i);
+        }
+        return first;
+    }
+    memcpy(&first, p, sizeof(first));
+    memcpy(&last, p + key->len - sizeof(last), sizeof(last));
+    return first ^ (last * 0x9E3779B1u);
+}
+
+/* True when the slot's key decodes to the same bytes as key. */
 static bool slot_eq(const char *buf, const struct key_slot *slot,
-                    const struct ing_json_string *key)
+                    const struct ing_json_string *key, uint32_t len_flags,
+                    uint32_t head)
 {
     struct ing_json_string other;
 
-    if (slot->len_flags == key->len) {
-        return memcmp(buf + slot->start, buf + key->start, key->len) == 0;
+    if (slot->len_flags == len_flags && slot->head == head &&
+        memcmp(buf + slot->start, buf + key->start, key->len) == 0) {
+        return true;
     }
-    if ((slot->len_flags & KEY_ESCAPED) == 0 && !key->escaped) {
+    /* Different raw bytes can only mean the same key through escapes. */
+    if (((slot->len_flags | len_flags) & KEY_ESCAPED) == 0) {
         return false;
     }
 
@@ -102,35 +148,72 @@ static bool slot_eq(const char *buf, const struct key_slot *slot,
     return ing_json_string_cmp(buf, &other, key) == 0;
 }
 
-/*
- * Pushes key on the key stack of the object whose keys start at base.
- * A small object rejects a repeat here; a large one in keys_close().
- */
-static int keys_push(struct ing_json_scratch *s, const char *buf, size_t base,
-                     const struct ing_json_string *key, struct ing_err *err)
+static void keys_open(struct ing_json_scratch *s, struct ing_json_key_set *set)
 {
-    struct key_slot *slot;
+    set->base = s->key_top;
+    set->filter = 0;
+    set->escaped = false;
+}
 
-    if (s->key_top - base < LINEAR_KEYS_MAX) {
-        for (size_t k = base; k < s->key_top; k++) {
-            if (slot_eq(buf, &s->keys[k], key)) {
-                return ing_err_set(err, ING_ERR_BAD_REQUEST, "duplicate key",
-                                   key->start - 1);
-            }
+/* The filter bit of an unescaped key (multiplicative hashing). */
+static uint64_t key_filter_bit(uint32_t len_flags, uint32_t head)
+{
+    uint64_t h = ((uint64_t)len_flags << 32 | head) * 0x9E3779B97F4A7C15u;
+
+    return (uint64_t)1 << (h >> 58);
+}
+
+/*
+ * Rejects key if it equals an earlier key of the object set.  Out of line:
+ * with the filter it runs only for likely repeats and escaped keys, and
+ * keeping it apart keeps keys_push() small.
+ */
+static __attribute__((noinline)) int
+keys_find_repeat(const struct ing_json_scratch *s, const char *buf,
+                 const struct ing_json_key_set *set,
+                 const struct ing_json_string *key, uint32_t len_flags,
+                 uint32_t head, struct ing_err *err)
+{
+    for (size_t k = set->base; k < s->key_top; k++) {
+        if (slot_eq(buf, &s->keys[k], key, len_flags, head)) {
+            return ing_err_set(err, ING_ERR_BAD_REQUEST, "duplicate key",
+                               key->start - 1);
         }
     }
+    return ING_OK;
+}
 
-    /* Both hold when the text fits max_body_bytes; a caller that passes a
-     * longer buffer to a lower-level entry point gets an answer, not an
-     * overflow. */
-    if (s->key_top == s->key_cap || key->start + key->len > s->max_body_bytes) {
-        return ing_err_set(err, ING_ERR_TOO_LARGE,
-                           "JSON text larger than the validator's limit",
-                           key->start - 1);
+/*
+ * Pushes key on the key stack of the object set.  A small object rejects
+ * a repeat here; a large one in keys_close().
+ */
+static inline int keys_push(struct ing_json_scratch *s, const char *buf,
+                            struct ing_json_key_set *set,
+                            const struct ing_json_string *key,
+                            struct ing_err *err)
+{
+    uint32_t len_flags = (uint32_t)key->len | (key->escaped ? KEY_ESCAPED : 0);
+    uint32_t head = key_head(buf, key);
+    uint64_t bit = key_filter_bit(len_flags, head);
+    bool maybe_seen = (set->filter & bit) != 0 || set->escaped || key->escaped;
+    struct key_slot *slot;
+
+    set->filter |= bit;
+    set->escaped |= key->escaped;
+    if (maybe_seen && s->key_top - set->base < LINEAR_KEYS_MAX &&
+        keys_find_repeat(s, buf, set, key, len_flags, head, err) != ING_OK) {
+        return ING_ERROR;
+    }
+
+    /* Cannot happen while texts fit max_body_bytes (checked at each entry
+     * point), since every key costs 4 input bytes; kept as a cheap guard. */
+    if (s->key_top == s->key_cap) {
+        return err_too_large(err);
     }
     slot = &s->keys[s->key_top++];
     slot->start = (uint32_t)key->start;
-    slot->len_flags = (uint32_t)key->len | (key->escaped ? KEY_ESCAPED : 0);
+    slot->len_flags = len_flags;
+    slot->head = head;
     return ING_OK;
 }
 
@@ -229,20 +312,15 @@ static int keys_close(struct ing_json_scratch *s, const char *buf, size_t base,
     return slots_check_sorted(buf, &s->keys[base], n, err);
 }
 
-static int err_end(struct ing_err *err, size_t len)
-{
-    return ing_err_set(err, ING_ERR_BAD_REQUEST, "unexpected end of input",
-                       len);
-}
-
 /*
  * Reads a member's key and ':' at *pos (whitespace already skipped) and
  * leaves *pos at the value.  A '}' here means the ',' before it was one
  * too many.
  */
 static int member_key(struct ing_json_scratch *s, const char *buf, size_t len,
-                      size_t *pos, size_t base, bool reject_dup_keys,
-                      struct ing_json_string *key, struct ing_err *err)
+                      size_t *pos, struct ing_json_key_set *set,
+                      bool reject_dup_keys, struct ing_json_string *key,
+                      struct ing_err *err)
 {
     size_t i = *pos;
 
@@ -257,16 +335,19 @@ static int member_key(struct ing_json_scratch *s, const char *buf, size_t len,
     if (ing_json_string_scan(buf, len, i, key, err) != ING_OK) {
         return ING_ERROR;
     }
-    if (reject_dup_keys && keys_push(s, buf, base, key, err) != ING_OK) {
+    if (reject_dup_keys && keys_push(s, buf, set, key, err) != ING_OK) {
         return ING_ERROR;
     }
 
-    i = ing_json_skip_ws(buf, len, key->start + key->len + 1);
-    if (i >= len) {
-        return err_end(err, len);
-    }
-    if (buf[i] != ':') {
-        return ing_err_set(err, ING_ERR_BAD_REQUEST, "expected ':'", i);
+    i = key->start + key->len + 1;
+    if (i >= len || buf[i] != ':') {
+        i = ing_json_skip_ws(buf, len, i);
+        if (i >= len) {
+            return err_end(err, len);
+        }
+        if (buf[i] != ':') {
+            return ing_err_set(err, ING_ERR_BAD_REQUEST, "expected ':'", i);
+        }
     }
     *pos = ing_json_skip_ws(buf, len, i + 1);
     return ING_OK;
@@ -373,8 +454,10 @@ static int scan_open(struct scan *sc, bool is_object, enum scan_state *st)
                            sc->pos);
     }
 
-    sc->s->frames[sc->nframes++] =
-        is_object ? (uint32_t)sc->s->key_top : FRAME_ARRAY;
+    struct frame *f = &sc->s->frames[sc->nframes++];
+
+    f->is_object = is_object;
+    keys_open(sc->s, &f->keys);
     sc->pos = ing_json_skip_ws(sc->buf, sc->len, sc->pos + 1);
     *st = is_object ? SCAN_OBJECT_FIRST : SCAN_ARRAY_FIRST;
     return ING_OK;
@@ -383,14 +466,14 @@ static int scan_open(struct scan *sc, bool is_object, enum scan_state *st)
 /* Consumes the closing bracket of the innermost container. */
 static int scan_close(struct scan *sc, enum scan_state *st)
 {
-    uint32_t frame = sc->s->frames[--sc->nframes];
+    const struct frame *f = &sc->s->frames[--sc->nframes];
 
     sc->pos++;
     *st = sc->nframes == 0 ? SCAN_DONE : SCAN_AFTER_VALUE;
-    if (frame == FRAME_ARRAY || !sc->reject_dup_keys) {
+    if (!f->is_object || !sc->reject_dup_keys) {
         return ING_OK;
     }
-    return keys_close(sc->s, sc->buf, frame, sc->err);
+    return keys_close(sc->s, sc->buf, f->keys.base, sc->err);
 }
 
 static int scan_value(struct scan *sc, enum scan_state *st)
@@ -438,16 +521,16 @@ static int scan_value(struct scan *sc, enum scan_state *st)
 static int scan_key(struct scan *sc, enum scan_state *st)
 {
     struct ing_json_string key;
-    size_t base = sc->s->frames[sc->nframes - 1];
+    struct ing_json_key_set *set = &sc->s->frames[sc->nframes - 1].keys;
 
     *st = SCAN_VALUE;
-    return member_key(sc->s, sc->buf, sc->len, &sc->pos, base,
+    return member_key(sc->s, sc->buf, sc->len, &sc->pos, set,
                       sc->reject_dup_keys, &key, sc->err);
 }
 
 static int scan_after_value(struct scan *sc, enum scan_state *st)
 {
-    bool in_object = sc->s->frames[sc->nframes - 1] != FRAME_ARRAY;
+    bool in_object = sc->s->frames[sc->nframes - 1].is_object;
     char close = in_object ? '}' : ']';
     size_t i = ing_json_skip_ws(sc->buf, sc->len, sc->pos);
 
@@ -526,6 +609,9 @@ int ing_json_value_scan(struct ing_json_scratch *s, const char *buf, size_t len,
         .err = err,
     };
 
+    if (len > s->max_body_bytes) {
+        return err_too_large(err);
+    }
     if (scan_run(&sc) != ING_OK) {
         return ING_ERROR;
     }
@@ -541,8 +627,7 @@ int ing_json_validate(struct ing_json_scratch *s, const char *buf, size_t len,
 
     ing_err_clear(err);
     if (len > s->max_body_bytes) {
-        return ing_err_set(err, ING_ERR_TOO_LARGE,
-                           "JSON text larger than the validator's limit", 0);
+        return err_too_large(err);
     }
     ing_json_scratch_reset(s);
 
@@ -570,7 +655,7 @@ void ing_json_object_open(struct ing_json_scratch *s,
     obj->buf = buf;
     obj->len = len;
     obj->pos = ing_json_skip_ws(buf, len, pos + 1);
-    obj->key_base = s->key_top;
+    keys_open(s, &obj->keys);
     obj->reject_dup_keys = reject_dup_keys;
     obj->has_member = false;
 }
@@ -579,8 +664,11 @@ void ing_json_object_open(struct ing_json_scratch *s,
 static int object_separator(struct ing_json_object *obj, bool *closed,
                             struct ing_err *err)
 {
-    size_t i = ing_json_skip_ws(obj->buf, obj->len, obj->pos);
+    size_t i = obj->pos;
 
+    if (i >= obj->len || (obj->buf[i] != ',' && obj->buf[i] != '}')) {
+        i = ing_json_skip_ws(obj->buf, obj->len, i);
+    }
     if (i >= obj->len) {
         return err_end(err, obj->len);
     }
@@ -607,22 +695,32 @@ int ing_json_object_next(struct ing_json_scratch *s,
         if (object_separator(obj, &closed, err) != ING_OK) {
             return ING_ERROR;
         }
+    } else if (obj->len > s->max_body_bytes) {
+        return err_too_large(err);
     } else if (obj->pos < obj->len && obj->buf[obj->pos] == '}') {
         closed = true;
     }
 
     if (closed) {
         obj->pos++;
-        if (!obj->reject_dup_keys) {
+        if (s->key_top == obj->keys.base) {
             return ING_OK;
         }
-        return keys_close(s, obj->buf, obj->key_base, err);
+        return keys_close(s, obj->buf, obj->keys.base, err);
     }
 
     obj->has_member = true;
-    if (member_key(s, obj->buf, obj->len, &obj->pos, obj->key_base,
+    if (member_key(s, obj->buf, obj->len, &obj->pos, &obj->keys,
                    obj->reject_dup_keys, key, err) != ING_OK) {
         return ING_ERROR;
     }
     return ING_JSON_MEMBER;
+}
+
+int ing_json_object_check_key(struct ing_json_scratch *s,
+                              struct ing_json_object *obj,
+                              const struct ing_json_string *key,
+                              struct ing_err *err)
+{
+    return keys_push(s, obj->buf, &obj->keys, key, err);
 }

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ing_err.h"
 #include "json_string.h"
@@ -39,7 +40,7 @@ struct ing_json_scratch;
 
 /*
  * Creates the per-worker scratch: the key stack for duplicate detection,
- * sized so that any JSON text of up to max_body_bytes fits (8 bytes per 4
+ * sized so that any JSON text of up to max_body_bytes fits (12 bytes per 4
  * input bytes, reserved as virtual memory and touched only as used).
  * Returns NULL when memory is short or max_body_bytes exceeds 2 GiB - 1.
  * Call at start-up, not on the request path; the caller owns the result.
@@ -83,6 +84,17 @@ int ing_json_value_scan(struct ing_json_scratch *s, const char *buf, size_t len,
                         bool reject_dup_keys, size_t *end, struct ing_err *err);
 
 /*
+ * Private to json_validate.c: what an open object knows of its keys.  The
+ * filter has one bit per hash of each key's raw length and first bytes,
+ * so a new key that matches no bit needs no comparison at all.
+ */
+struct ing_json_key_set {
+    size_t base;     /* index of its first key on the scratch's key stack */
+    uint64_t filter; /* bits of the keys' hashes */
+    bool escaped;    /* a key has escapes: raw hashes do not decide */
+};
+
+/*
  * Walks the members of one object for a caller that treats some values
  * itself (the event validator).  Lives on the caller's stack.  After
  * ing_json_object_next() returns ING_JSON_MEMBER, pos is the offset of the
@@ -93,7 +105,7 @@ struct ing_json_object {
     const char *buf;
     size_t len;
     size_t pos;
-    size_t key_base;
+    struct ing_json_key_set keys;
     bool reject_dup_keys;
     bool has_member;
 };
@@ -117,6 +129,18 @@ void ing_json_object_open(struct ing_json_scratch *s,
 int ing_json_object_next(struct ing_json_scratch *s,
                          struct ing_json_object *obj,
                          struct ing_json_string *key, struct ing_err *err);
+
+/*
+ * For a walker opened with reject_dup_keys false: rejects key when it
+ * equals (decoded) a key passed here earlier for the same object, then
+ * remembers it; large objects are checked when the '}' is read.  Lets a
+ * caller that tracks some keys itself (the event's known fields) check
+ * only the others.  Returns ING_OK or ING_ERROR ("duplicate key").
+ */
+int ing_json_object_check_key(struct ing_json_scratch *s,
+                              struct ing_json_object *obj,
+                              const struct ing_json_string *key,
+                              struct ing_err *err);
 
 /* JSON whitespace (RFC 8259 §2): space, tab, LF, CR. */
 static inline bool ing_json_is_ws(char c)

@@ -12,6 +12,7 @@
  */
 #include "server_int.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -22,6 +23,10 @@
 #include "log.h"
 
 static const char continue_answer[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+/* Room kept free in the staging buffer for one more answer: the longest
+ * is an error (head of ~250 bytes, body of at most 512). */
+#define ANSWER_ROOM 2048
 
 static void conn_watch(struct ing_conn *c, unsigned events)
 {
@@ -62,6 +67,10 @@ void ing_conn_close(struct ing_conn *c)
 {
     struct ing_worker *w = c->worker;
 
+    assert(!c->awaiting);
+    if (c->in_group) {
+        ing_group_commit(w); /* its staged views point into c->in */
+    }
     close(c->fd);
     if (c->in != NULL) {
         ing_pool_put(&w->pool, c->in);
@@ -109,13 +118,28 @@ static bool conn_stash(struct ing_conn *c, const char *data, size_t len)
 
     c->out = len <= pool->small_bytes ? ing_pool_get_small(pool)
                                       : ing_pool_get_large(pool);
-    if (c->out == NULL || c->out->cap < len) {
+    if (c->out != NULL && c->out->cap < len) {
+        ing_pool_put(pool, c->out);
+        c->out = NULL;
+    }
+    if (c->out == NULL) {
         return false;
     }
     memcpy(c->out->data, data, len);
     c->out_off = 0;
     c->out_len = len;
     return true;
+}
+
+/* Moves the staged answers into the connection's own buffer, where they
+ * wait for the group commit. */
+static bool conn_stash_staged(struct ing_conn *c)
+{
+    struct ing_http_out *staged = &c->worker->out;
+    bool ok = staged->len == 0 || conn_stash(c, staged->data, staged->len);
+
+    staged->len = 0;
+    return ok;
 }
 
 /*
@@ -189,13 +213,20 @@ void ing_conn_answer(struct ing_conn *c, int status,
     if (!a.keep_alive) {
         c->close_after_write = true;
     }
-    if (ing_http_response_append(&w->out, &a, &w->date)) {
+
+    if (status == 202 && a.keep_alive && !a.announce_keep_alive &&
+        body_len == sizeof(ING_QUEUED_BODY) - 1 &&
+        memcmp(body, ING_QUEUED_BODY, body_len) == 0 &&
+        w->out.cap - w->out.len >= w->queued_answer_len) {
+        memcpy(w->out.data + w->out.len, w->queued_answer,
+               w->queued_answer_len);
+        w->out.len += w->queued_answer_len;
         return;
     }
 
-    /* Staging is full of earlier pipelined answers: send those first. */
-    if (conn_flush(c) != ING_OK ||
-        !ing_http_response_append(&w->out, &a, &w->date)) {
+    /* conn_process keeps ANSWER_ROOM free, so this fits. */
+    if (!ing_http_response_append(&w->out, &a, &w->date)) {
+        ING_ERROR_LOG("conn", "answer does not fit status=%d", status);
         c->close_after_write = true;
     }
 }
@@ -247,6 +278,9 @@ static int conn_make_room(struct ing_conn *c, size_t need)
 
     if (c->in_start + need <= c->in->cap) {
         return ING_OK;
+    }
+    if (c->in_group) {
+        ing_group_commit(w); /* staged views point into this buffer */
     }
     if (need <= c->in->cap && c->in_start > 0) {
         conn_compact(c);
@@ -379,6 +413,7 @@ static int conn_body_sized(struct ing_conn *c, char **body, size_t *body_len)
 /* One request ended: its answer is queued; move to the next. */
 static void conn_request_done(struct ing_conn *c)
 {
+    c->requests_done++;
     c->in_start = c->req_end;
     c->phase = CONN_PHASE_HEAD;
     if (c->worker->draining) {
@@ -393,8 +428,11 @@ static void conn_request_done(struct ing_conn *c)
  */
 static void conn_process(struct ing_conn *c)
 {
+    struct ing_http_out *staged = &c->worker->out;
+
     while (c->in != NULL && c->in_start < c->in_len &&
-           !c->close_after_write && c->out == NULL) {
+           !c->close_after_write && c->out == NULL &&
+           staged->cap - staged->len >= ANSWER_ROOM) {
         char *body = NULL;
         size_t body_len = 0;
         int rc = ING_OK;
@@ -447,18 +485,34 @@ static void conn_settle(struct ing_conn *c, bool request_started)
     }
 }
 
-/* Runs the buffered requests, sends the answers, settles.  Returns false
- * when the connection was closed. */
+/*
+ * Runs the buffered requests and sends their answers, or, when some of
+ * them staged events, parks the answers until the group commit
+ * (server_group.c).  Returns false when the connection was closed.
+ */
 static bool conn_work(struct ing_conn *c, bool request_started)
 {
-    size_t start = c->in_start;
+    uint64_t done_before = c->requests_done;
+    uint64_t done;
 
-    conn_process(c);
-    if (conn_flush(c) != ING_OK) {
-        ing_conn_close(c);
-        return false;
-    }
-    conn_settle(c, request_started || c->in_start != start);
+    do {
+        done = c->requests_done;
+        conn_process(c);
+        if (c->awaiting) {
+            if (!conn_stash_staged(c)) {
+                c->close_after_write = true;
+            }
+            return true;
+        }
+        if (conn_flush(c) != ING_OK) {
+            ing_conn_close(c);
+            return false;
+        }
+    } while (c->requests_done > done && c->out == NULL &&
+             !c->close_after_write && c->in != NULL &&
+             c->in_start < c->in_len);
+
+    conn_settle(c, request_started || c->requests_done != done_before);
     return true;
 }
 
@@ -491,6 +545,58 @@ static void conn_read(struct ing_conn *c)
 
     c->in_len += (size_t)n;
     conn_work(c, starting);
+}
+
+/* The group this connection's events were in could not be stored: the
+ * answers it queued are replaced by one 503, and the connection closes
+ * (the client retries the requests that got no answer). */
+static void conn_answer_store_failed(struct ing_conn *c)
+{
+    struct ing_worker *w = c->worker;
+    char body[512];
+    size_t len = ing_http_error_body(body, sizeof(body), &w->group_err);
+    struct ing_http_answer a = {
+        .status = 503,
+        .keep_alive = false,
+        .extra_headers = "Retry-After: 1\r\n",
+        .body = body,
+        .body_len = len,
+    };
+
+    c->close_after_write = true;
+    if (c->out == NULL) {
+        c->out = ing_pool_get_small(&w->pool);
+        if (c->out == NULL) {
+            return;
+        }
+    }
+
+    struct ing_http_out out = {c->out->data, 0, c->out->cap};
+    ing_http_response_append(&out, &a, &w->date);
+    c->out_off = 0;
+    c->out_len = out.len;
+}
+
+void ing_conn_release_answers(struct ing_conn *c)
+{
+    if (c->store_failed) {
+        c->store_failed = false;
+        conn_answer_store_failed(c);
+    }
+    if (c->out == NULL) {
+        conn_settle(c, false);
+        return;
+    }
+
+    int rc = conn_write_pending(c);
+    if (rc == ING_ERROR) {
+        ing_conn_close(c);
+    } else if (rc == ING_AGAIN) {
+        conn_watch(c, ING_LOOP_WRITE);
+        ing_worker_timer_set(c->worker, c, CONN_TIMER_WRITE);
+    } else {
+        conn_work(c, false);
+    }
 }
 
 void ing_conn_on_event(struct ing_conn *c, unsigned events)

@@ -60,6 +60,14 @@ struct ing_conn {
     unsigned watching; /* ING_LOOP_* events registered with the loop */
     size_t req_end;    /* in->data offset where the current request ends */
 
+    /* Group commit (server_group.c): events of this connection are staged
+     * in the worker's group; its answers wait in `out` for the commit. */
+    bool in_group;
+    bool awaiting;
+    bool store_failed;
+    struct ing_conn *awaiting_next;
+    uint64_t requests_done;
+
     /* Timeout bookkeeping: one list per timer kind, oldest first. */
     enum conn_timer timer;
     uint64_t timer_start_ms;
@@ -92,12 +100,24 @@ struct ing_worker {
     uint64_t now_ms;
     struct ing_http_date date;
     struct ing_http_out out;
+    /* The most common answer, 202 queued with keep-alive, rendered once a
+     * second (when Date changes) instead of once a request. */
+    char queued_answer[256];
+    size_t queued_answer_len;
 
     struct ing_body_decoder *decoder;
     char *decoded;
     struct ing_event_scratch *scratch;
     struct ing_event_limits limits;
     struct ing_spool_partition *spool;
+
+    /* The group: views of events staged by several requests, written to
+     * the spool by one append before any of their answers leaves. */
+    struct ing_view *group;
+    size_t group_count;
+    size_t group_cap;
+    struct ing_conn *awaiting_head;
+    struct ing_err group_err;
 
     bool draining;
     uint64_t drain_deadline_ms;
@@ -113,7 +133,16 @@ void ing_worker_conn_release(struct ing_worker *w, struct ing_conn *c);
 void ing_worker_timer_set(struct ing_worker *w, struct ing_conn *c,
                           enum conn_timer timer);
 
+/* server_group.c */
+int ing_group_init(struct ing_worker *w, size_t cap);
+void ing_group_fini(struct ing_worker *w);
+int ing_group_stage(struct ing_conn *c, const struct ing_view *events,
+                    size_t count, bool bytes_are_reused);
+void ing_group_commit(struct ing_worker *w);
+void ing_group_flush(struct ing_worker *w);
+
 /* server_conn.c */
+void ing_conn_release_answers(struct ing_conn *c);
 void ing_conn_open(struct ing_worker *w, struct ing_conn *c, int fd);
 void ing_conn_on_event(struct ing_conn *c, unsigned events);
 void ing_conn_close(struct ing_conn *c);

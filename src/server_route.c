@@ -10,19 +10,10 @@
 #include "server_int.h"
 
 #include <stdio.h>
-#include <time.h>
 
 #include "log.h"
 
 #define LIT(s) s, sizeof(s) - 1
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void answer_simple_error(struct ing_conn *c, enum ing_err_code code,
                                 const char *message)
@@ -83,7 +74,7 @@ static void answer_queued(struct ing_conn *c, const struct ing_event_batch *b)
     char text[64];
 
     if (!b->is_batch) {
-        ing_conn_answer(c, 202, NULL, LIT("{\"status\":\"queued\"}"));
+        ing_conn_answer(c, 202, NULL, LIT(ING_QUEUED_BODY));
         return;
     }
     int n = snprintf(text, sizeof(text),
@@ -122,11 +113,9 @@ static void route_ingest(struct ing_conn *c, char *body, size_t len)
         return;
     }
 
-    if (batch.count > 0 &&
-        ing_spool_partition_append(w->spool, batch.events, batch.count,
-                                   now_ns(), &err) != ING_OK) {
-        ing_conn_answer_error(c, &err, false);
-        return;
+    /* The 202 waits for the group commit; a failed one replaces it. */
+    if (batch.count > 0) {
+        ing_group_stage(c, batch.events, batch.count, body == w->decoded);
     }
     answer_queued(c, &batch);
 }

@@ -23,6 +23,7 @@
 #define ACCEPT_BURST 64
 #define EVENTS_PER_WAIT 128
 #define TICK_MS 100
+#define GROUP_EXTRA_EVENTS 4096
 
 static uint64_t clock_ms(clockid_t clock)
 {
@@ -34,8 +35,23 @@ static uint64_t clock_ms(clockid_t clock)
 
 static void worker_clock(struct ing_worker *w)
 {
+    time_t second = w->date.second;
+
     w->now_ms = clock_ms(CLOCK_MONOTONIC_COARSE);
     ing_http_date_update(&w->date, time(NULL));
+    if (w->date.second != second) {
+        struct ing_http_out out = {w->queued_answer, 0,
+                                   sizeof(w->queued_answer)};
+        struct ing_http_answer a = {
+            .status = 202,
+            .keep_alive = true,
+            .body = ING_QUEUED_BODY,
+            .body_len = sizeof(ING_QUEUED_BODY) - 1,
+        };
+
+        ing_http_response_append(&out, &a, &w->date);
+        w->queued_answer_len = out.len;
+    }
 }
 
 static int worker_alloc(struct ing_worker *w, const struct ing_config *cfg)
@@ -75,7 +91,7 @@ static int worker_open_spool(struct ing_worker *w)
     struct ing_spool_options opt = {
         .data_dir = w->cfg->data_dir,
         .segment_bytes = w->cfg->segment_bytes,
-        .max_batch_events = w->cfg->max_batch_events,
+        .max_batch_events = w->group_cap,
     };
     struct ing_err err;
 
@@ -87,6 +103,7 @@ int ing_worker_init(struct ing_worker *w, unsigned id,
                     const struct ing_config *cfg)
 {
     memset(w, 0, sizeof(*w));
+    w->date.second = -1;
     w->id = id;
     w->cfg = cfg;
     w->listen_fd = -1;
@@ -100,7 +117,10 @@ int ing_worker_init(struct ing_worker *w, unsigned id,
     w->timeout_ms[CONN_TIMER_IDLE] = cfg->idle_timeout_ms;
     worker_clock(w);
 
-    if (worker_alloc(w, cfg) != ING_OK) {
+    /* A group holds a whole batch plus the single events around it. */
+    if (worker_alloc(w, cfg) != ING_OK ||
+        ing_group_init(w, cfg->max_batch_events + GROUP_EXTRA_EVENTS) !=
+            ING_OK) {
         return ING_ERROR;
     }
 
@@ -126,6 +146,7 @@ void ing_worker_fini(struct ing_worker *w)
     if (w->wake_fd >= 0) {
         close(w->wake_fd);
     }
+    ing_group_fini(w);
     ing_loop_destroy(w->loop);
     ing_event_scratch_destroy(w->scratch);
     ing_body_decoder_destroy(w->decoder);
@@ -290,15 +311,22 @@ static void worker_close_all(struct ing_worker *w)
     }
 }
 
-static void worker_dispatch(struct ing_worker *w, struct ing_loop_event *ev)
+/* Handles one turn's events; returns true when the wake fd fired. */
+static bool worker_dispatch(struct ing_worker *w, struct ing_loop_event *ev,
+                            int n)
 {
-    if (ev->ctx == &w->listen_fd) {
-        worker_accept(w);
-    } else if (ev->ctx == &w->wake_fd) {
-        worker_begin_drain(w);
-    } else {
-        ing_conn_on_event(ev->ctx, ev->events);
+    bool woken = false;
+
+    for (int i = 0; i < n; i++) {
+        if (ev[i].ctx == &w->listen_fd) {
+            worker_accept(w);
+        } else if (ev[i].ctx == &w->wake_fd) {
+            woken = true;
+        } else {
+            ing_conn_on_event(ev[i].ctx, ev[i].events);
+        }
     }
+    return woken;
 }
 
 void *ing_worker_main(void *arg)
@@ -319,8 +347,13 @@ void *ing_worker_main(void *arg)
         }
 
         worker_clock(w);
-        for (int i = 0; i < n; i++) {
-            worker_dispatch(w, &events[i]);
+        bool woken = worker_dispatch(w, events, n);
+
+        /* Answers of this turn leave once their events are stored; only
+         * then may connections be closed by drain or timers. */
+        ing_group_flush(w);
+        if (woken) {
+            worker_begin_drain(w);
         }
         if (w->now_ms - last_sweep_ms >= TICK_MS) {
             worker_sweep_timers(w);

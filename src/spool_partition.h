@@ -116,7 +116,8 @@ int ing_spool_partition_list(const char *data_dir, unsigned **ids,
  * True when another open file description holds the lock of the partition
  * directory open at `dir_fd`, i.e. a server is writing it; false when not,
  * or when there is no LOCK file.  Probes with a shared lock released at
- * once.  Any thread.
+ * once, so a server starting in that instant fails to lock (and says so).
+ * Any thread.
  */
 bool ing_spool_partition_in_use(int dir_fd);
 

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define ING_LOAD_HIST_EXACT 256
-#define ING_LOAD_HIST_SUB 128
+#define ING_LOAD_HIST_SUB   128
 #define ING_LOAD_HIST_BUCKETS                                                  \
     (ING_LOAD_HIST_EXACT + (63 - 7) * ING_LOAD_HIST_SUB)
 

@@ -11,8 +11,8 @@
 #include <stddef.h>
 
 struct ing_load_response {
-    int status;     /* 100..599 */
-    size_t size;    /* head + body bytes */
+    int status;      /* 100..599 */
+    size_t size;     /* head + body bytes */
     bool will_close; /* "Connection: close" or HTTP/1.0 */
 };
 

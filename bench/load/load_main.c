@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_REQUESTS 100000
+#define MAX_REQUESTS     100000
 #define CALIBRATE_ROUNDS 50000000u
 
 struct options {
@@ -35,11 +35,10 @@ struct options {
 };
 
 /* Quantiles printed and written for the plot; the last is the maximum. */
-static const double quantiles[] = {0.5,    0.75,   0.9,     0.95,  0.99,
-                                   0.995,  0.999,  0.9995,  0.9999,
-                                   0.99999, 1.0};
-static const char *const summary_names[] = {"p50", "p90", "p99", "p99.9",
-                                            "p99.99", "max"};
+static const double quantiles[] = {0.5,   0.75,   0.9,    0.95,    0.99, 0.995,
+                                   0.999, 0.9995, 0.9999, 0.99999, 1.0};
+static const char *const summary_names[] = {"p50",   "p90",    "p99",
+                                            "p99.9", "p99.99", "max"};
 static const double summary_q[] = {0.5, 0.9, 0.99, 0.999, 0.9999, 1.0};
 
 static struct ing_load_result result;
@@ -139,8 +138,7 @@ static void parse_options(struct options *o, int argc, char **argv)
     if (o->calibrate) {
         return;
     }
-    if (o->cfg.port == 0 || o->cfg.rate_per_s <= 0 ||
-        o->cfg.connections == 0 ||
+    if (o->cfg.port == 0 || o->cfg.rate_per_s <= 0 || o->cfg.connections == 0 ||
         (o->body_file_count == 0 && o->ndjson_file == NULL)) {
         usage();
     }
@@ -184,11 +182,11 @@ static void add_request(struct options *o, const char *body, size_t len)
     }
 
     char *req = NULL;
-    int head = asprintf(&req,
-                        "POST %s HTTP/1.1\r\nHost: %s:%u\r\n"
-                        "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
-                        o->path, o->cfg.host, o->cfg.port, o->content_type,
-                        len);
+    int head =
+        asprintf(&req,
+                 "POST %s HTTP/1.1\r\nHost: %s:%u\r\n"
+                 "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+                 o->path, o->cfg.host, o->cfg.port, o->content_type, len);
 
     if (head < 0 || (req = realloc(req, (size_t)head + len)) == NULL) {
         perror("load: request");
@@ -242,15 +240,15 @@ static void print_summary(const struct options *o)
     double window_s = (double)r->window_ns / 1e9;
     double answered = (double)(r->answered_2xx + r->answered_other);
 
-    printf("load: rate=%.0f/s connections=%u window=%.2fs\n",
-           o->cfg.rate_per_s, o->cfg.connections, window_s);
+    printf("load: rate=%.0f/s connections=%u window=%.2fs\n", o->cfg.rate_per_s,
+           o->cfg.connections, window_s);
     printf("  scheduled=%llu 2xx=%llu other=%llu failed=%llu "
            "unanswered=%llu reconnects=%llu achieved=%.0f/s\n",
            (unsigned long long)r->scheduled,
            (unsigned long long)r->answered_2xx,
-           (unsigned long long)r->answered_other,
-           (unsigned long long)r->failed, (unsigned long long)r->unanswered,
-           (unsigned long long)r->reconnects, answered / window_s);
+           (unsigned long long)r->answered_other, (unsigned long long)r->failed,
+           (unsigned long long)r->unanswered, (unsigned long long)r->reconnects,
+           answered / window_s);
     printf("  latency from the scheduled time (us):");
     for (size_t i = 0; i < sizeof(summary_q) / sizeof(summary_q[0]); i++) {
         printf(" %s=%.1f", summary_names[i],
@@ -276,8 +274,8 @@ static void print_result_line(const struct options *o)
            "sent_p99_us=%.1f\n",
            o->cfg.rate_per_s, (unsigned long long)r->scheduled,
            (unsigned long long)r->answered_2xx,
-           (unsigned long long)r->answered_other,
-           (unsigned long long)r->failed, (unsigned long long)r->unanswered,
+           (unsigned long long)r->answered_other, (unsigned long long)r->failed,
+           (unsigned long long)r->unanswered,
            (double)(r->answered_2xx + r->answered_other) / window_s,
            us(ing_load_hist_quantile(h, 0.5)),
            us(ing_load_hist_quantile(h, 0.9)),

@@ -27,11 +27,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NS_PER_S 1000000000ull
-#define IN_BUF_BYTES 16384
-#define MAX_EVENTS 64
+#define NS_PER_S           1000000000ull
+#define IN_BUF_BYTES       16384
+#define MAX_EVENTS         64
 #define CONNECT_TIMEOUT_NS (3 * NS_PER_S)
-#define BACKLOG_WAIT_NS (50 * 1000 * 1000ull)
+#define BACKLOG_WAIT_NS    (50 * 1000 * 1000ull)
 
 /* CLOSED first: a zeroed table holds no descriptor to close. */
 enum conn_state { CONN_CLOSED, CONN_CONNECTING, CONN_IDLE, CONN_BUSY };
@@ -104,8 +104,7 @@ static int conn_open(struct runner *r, unsigned i)
     }
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
-    int rc = connect(c->fd, (const struct sockaddr *)&r->addr,
-                     sizeof(r->addr));
+    int rc = connect(c->fd, (const struct sockaddr *)&r->addr, sizeof(r->addr));
 
     if (rc != 0 && errno != EINPROGRESS) {
         perror("load: connect");
@@ -163,8 +162,8 @@ static int flush_out(struct runner *r, unsigned i)
     struct conn *c = &r->conns[i];
 
     while (c->out_off < c->out->len) {
-        ssize_t n = write(c->fd, c->out->ptr + c->out_off,
-                          c->out->len - c->out_off);
+        ssize_t n =
+            write(c->fd, c->out->ptr + c->out_off, c->out->len - c->out_off);
 
         if (n < 0 && errno == EINTR) {
             continue;
@@ -181,8 +180,7 @@ static int flush_out(struct runner *r, unsigned i)
     return ING_OK;
 }
 
-static void conn_send(struct runner *r, unsigned i, uint64_t seq,
-                      uint64_t now)
+static void conn_send(struct runner *r, unsigned i, uint64_t seq, uint64_t now)
 {
     struct conn *c = &r->conns[i];
     size_t which = (size_t)(seq % r->cfg->request_count);
@@ -210,8 +208,7 @@ static void dispatch(struct runner *r, uint64_t now)
     }
 }
 
-static void record(struct runner *r, struct conn *c, int status,
-                   uint64_t now)
+static void record(struct runner *r, struct conn *c, int status, uint64_t now)
 {
     struct ing_load_result *res = r->res;
 
@@ -453,8 +450,8 @@ static void finish(struct runner *r)
                                                         : r->window_end_ns;
 
     count_unanswered(r);
-    res->scheduled = res->answered_2xx + res->answered_other + res->failed +
-                     res->unanswered;
+    res->scheduled =
+        res->answered_2xx + res->answered_other + res->failed + res->unanswered;
     res->window_ns = end - r->window_start_ns;
     for (unsigned i = 0; i < r->cfg->connections; i++) {
         if (r->conns[i].state != CONN_CLOSED) {
@@ -463,8 +460,7 @@ static void finish(struct runner *r)
     }
 }
 
-int ing_load_run(const struct ing_load_config *cfg,
-                 struct ing_load_result *res)
+int ing_load_run(const struct ing_load_config *cfg, struct ing_load_result *res)
 {
     struct runner r = {.cfg = cfg, .res = res};
     int rc = ING_ERROR;

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 struct ing_load_config {
-    const char *host;               /* numeric IPv4 address */
+    const char *host; /* numeric IPv4 address */
     uint16_t port;
     const struct ing_view *requests; /* whole requests, sent in turn */
     size_t request_count;
