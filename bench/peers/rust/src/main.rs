@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use hyper::service::{make_service_fn, service_fn};
 use hyper::{Body, Method, Request, Response, Server, StatusCode};
@@ -174,7 +175,12 @@ async fn main() {
     let make = make_service_fn(|_conn| async {
         Ok::<_, Infallible>(service_fn(route))
     });
-    let server = Server::bind(&addr).http1_only(true).serve(make);
+    // ingestd and the Go peer give a client 5 s to send its request;
+    // hyper 0.14 bounds the head only (the body has no timeout).
+    let server = Server::bind(&addr)
+        .http1_only(true)
+        .http1_header_read_timeout(Duration::from_secs(5))
+        .serve(make);
     if let Err(e) = server.await {
         eprintln!("rustingest: {e}");
         std::process::exit(1);
