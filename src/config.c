@@ -23,6 +23,7 @@ enum opt_kind {
     OPT_LISTEN,   /* HOST:PORT */
     OPT_STRING,   /* const char * */
     OPT_LOGLEVEL, /* enum ing_log_level */
+    OPT_ACK,      /* enum ing_ack_mode */
     OPT_COUNT,    /* size_t, plain number */
     OPT_SIZE,     /* size_t, bytes with optional K/M/G suffix */
     OPT_BYTES64,  /* uint64_t, bytes with optional K/M/G suffix */
@@ -75,6 +76,16 @@ static const struct opt opts[] = {
      "time to finish requests in flight on SIGTERM (default 10s)"},
     {"segment-bytes", OPT_BYTES64, CFG(segment_bytes), 4 * KIB, 64 * GIB,
      "spool segment size before it rolls (default 128M)"},
+    {"ack", OPT_ACK, CFG(ack), 0, 0,
+     "memory (202 once written) or durable (202 once fsynced)"},
+    {"fsync-interval", OPT_DURATION, CFG(fsync_interval_ms), 1, 3600000,
+     "ack=memory: how often the spool is fsynced (default 1s)"},
+    {"retention-bytes", OPT_BYTES64, CFG(retention_bytes), 0, UINT64_MAX,
+     "delete the oldest segments past this spool size (default 0: keep)"},
+    {"retention-age", OPT_DURATION, CFG(retention_age_ms), 0, UINT64_MAX,
+     "delete segments older than this (default 0: keep)"},
+    {"spool-max-bytes", OPT_BYTES64, CFG(spool_max_bytes), 0, UINT64_MAX,
+     "answer 503 when the spool holds this much (default 0: disk size)"},
 };
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -103,6 +114,8 @@ void ing_config_defaults(struct ing_config *cfg)
     cfg->idle_timeout_ms = 60000;
     cfg->shutdown_timeout_ms = 10000;
     cfg->segment_bytes = 128 * MIB;
+    cfg->ack = ING_ACK_MEMORY;
+    cfg->fsync_interval_ms = 1000;
 }
 
 /* Parses digits with an optional unit; returns false on junk or overflow. */
@@ -152,6 +165,10 @@ static bool parse_duration_ms(const char *text, uint64_t *out)
     static const char *const units[] = {"ms", "s", "m", "h"};
     static const uint64_t scales[] = {1, 1000, 60000, 3600000};
 
+    if (strcmp(text, "0") == 0) {
+        *out = 0; /* "never" needs no unit */
+        return true;
+    }
     return parse_scaled(text, units, scales, 4, true, out);
 }
 
@@ -179,6 +196,18 @@ static bool parse_listen(struct ing_config *cfg, const char *text)
     return true;
 }
 
+static bool parse_ack(const char *text, enum ing_ack_mode *out)
+{
+    if (strcmp(text, "memory") == 0) {
+        *out = ING_ACK_MEMORY;
+    } else if (strcmp(text, "durable") == 0) {
+        *out = ING_ACK_DURABLE;
+    } else {
+        return false;
+    }
+    return true;
+}
+
 static const char *kind_hint(enum opt_kind kind)
 {
     switch (kind) {
@@ -186,6 +215,8 @@ static const char *kind_hint(enum opt_kind kind)
         return "expected HOST:PORT";
     case OPT_LOGLEVEL:
         return "expected debug, info, warn or error";
+    case OPT_ACK:
+        return "expected memory or durable";
     case OPT_COUNT:
         return "expected a whole number";
     case OPT_SIZE:
@@ -232,6 +263,8 @@ static bool opt_apply(struct ing_config *cfg, const struct opt *o,
         ok = parse_listen(cfg, text);
     } else if (o->kind == OPT_LOGLEVEL) {
         ok = ing_log_level_parse(text, &cfg->log_level);
+    } else if (o->kind == OPT_ACK) {
+        ok = parse_ack(text, &cfg->ack);
     } else if (!parse_number(o, text, &value)) {
         ok = false;
     } else if (value < o->min || value > o->max) {
@@ -363,10 +396,15 @@ void ing_config_log(const struct ing_config *cfg)
              "max_header_bytes=%zu max_body_bytes=%zu "
              "max_decoded_bytes=%zu max_batch_events=%zu "
              "max_connections=%zu read_timeout_ms=%" PRIu64
-             " idle_timeout_ms=%" PRIu64 " segment_bytes=%" PRIu64,
+             " idle_timeout_ms=%" PRIu64 " segment_bytes=%" PRIu64
+             " ack=%s fsync_interval_ms=%" PRIu64 " retention_bytes=%" PRIu64
+             " retention_age_ms=%" PRIu64 " spool_max_bytes=%" PRIu64,
              cfg->listen_host, cfg->listen_port, cfg->threads, cfg->data_dir,
              cfg->max_header_bytes, cfg->max_body_bytes,
              cfg->max_decoded_bytes, cfg->max_batch_events,
              cfg->max_connections, cfg->read_timeout_ms, cfg->idle_timeout_ms,
-             cfg->segment_bytes);
+             cfg->segment_bytes,
+             cfg->ack == ING_ACK_DURABLE ? "durable" : "memory",
+             cfg->fsync_interval_ms, cfg->retention_bytes,
+             cfg->retention_age_ms, cfg->spool_max_bytes);
 }

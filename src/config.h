@@ -14,6 +14,12 @@
 
 #include "log.h"
 
+/* When a 202 is sent (DESIGN.md, "The spool"). */
+enum ing_ack_mode {
+    ING_ACK_MEMORY,  /* once the record is written to its segment */
+    ING_ACK_DURABLE, /* once an fsync covers the record */
+};
+
 struct ing_config {
     char listen_host[256];
     uint16_t listen_port;
@@ -36,6 +42,11 @@ struct ing_config {
     uint64_t shutdown_timeout_ms;
 
     uint64_t segment_bytes;
+    enum ing_ack_mode ack;
+    uint64_t fsync_interval_ms;
+    uint64_t retention_bytes;  /* whole spool; 0: no limit */
+    uint64_t retention_age_ms; /* 0: no limit */
+    uint64_t spool_max_bytes;  /* whole spool; 0: only the disk's size */
 };
 
 /* Fills cfg with the defaults of DESIGN.md. */
