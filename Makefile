@@ -75,24 +75,31 @@ run: deps all
 	@mkdir -p data
 	$(BUILD)/ingestd serve --listen 0.0.0.0:8080 --data-dir ./data
 
-unit: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+unit: $(UNIT_BINS) $(BUILD)/bench/load_test
+	@set -e; for t in $(UNIT_BINS) $(BUILD)/bench/load_test; do \
+	    echo "== $$t"; $$t; done
 
-integration: all
+integration: all $(BUILD)/alloc_count.so
 	$(PYTHON) -m pytest -q tests/integration
 
 test: deps
 	$(MAKE) all unit
 	$(MAKE) integration
 
+FORMAT_FILES = src/*.[ch] tests/unit/*.c tests/support/*.c bench/load/*.[ch] \
+               bench/validate/*.c
+
 format:
-	clang-format-16 -i src/*.[ch] tests/unit/*.c
+	clang-format-16 -i $(FORMAT_FILES)
 
 format-check:
-	clang-format-16 --dry-run --Werror src/*.[ch] tests/unit/*.c
+	clang-format-16 --dry-run --Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf $(BUILD)
+
+include bench/Makefile.inc
+include bench/validate/Makefile.inc
 
 -include $(DEPFILES)
 

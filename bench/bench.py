@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -52,9 +53,10 @@ WRK_CONNS = [int(c) for c in
              os.environ.get("BENCH_WRK_CONNS", "16 128").split()]
 RATE_SECONDS = float(os.environ.get("BENCH_RATE_SECONDS", "4"))
 RATE_SHARES = [0.25, 0.50, 0.75]
-LOAD_CONNS = int(os.environ.get("BENCH_LOAD_CONNS", "16"))
+LOAD_CONNS = int(os.environ.get("BENCH_LOAD_CONNS", "128"))
 SERVERS = os.environ.get("BENCH_SERVERS", "ingestd go rust nginx").split()
 PROFILE = os.environ.get("BENCH_PROFILE", "1") == "1"
+QUIET_BUDGET_S = float(os.environ.get("BENCH_QUIET_WAIT", "60"))
 
 EVENT = os.path.join(SHARED, "event.json")
 ESCAPED = os.path.join(SHARED, "event-escaped.json")
@@ -131,14 +133,26 @@ def cpu_seconds(pids):
     return total / CLK_TCK
 
 
-def steal_ms():
-    """Time the hypervisor ran something else on each core: {cpu: ms}."""
+def core_times():
+    """Per core, ms busy (user, nice, system) and ms stolen by the
+    hypervisor, from /proc/stat: {"0": (busy, steal), ...}."""
     out = {}
     for line in read_file("/proc/stat").decode().splitlines():
         fields = line.split()
         if fields[0][:3] == "cpu" and fields[0] != "cpu":
-            out[fields[0][3:]] = 1000.0 * int(fields[8]) / CLK_TCK
+            busy = int(fields[1]) + int(fields[2]) + int(fields[3])
+            out[fields[0][3:]] = (1000.0 * busy / CLK_TCK,
+                                  1000.0 * int(fields[8]) / CLK_TCK)
     return out
+
+
+def own_cpu_ms():
+    """CPU of this script and of its finished children (wrk, load)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        ru = resource.getrusage(who)
+        total += ru.ru_utime + ru.ru_stime
+    return 1000.0 * total
 
 
 def peak_rss_kib(pids):
@@ -318,19 +332,44 @@ def run_load(port, rate, quantiles_path):
 
 
 def measured(server, fn):
-    """Runs fn() and adds the server's CPU and allocations it cost."""
+    """Runs fn() and adds what it cost the server (CPU, allocations), the
+    hypervisor's steal on both cores, and the CPU that neither the server
+    nor the load generator used on the two cores: other work on the host,
+    which disturbs the run (softirq time is left out of both sides)."""
     before = server.snapshot()
-    steal = steal_ms()
+    cores, own = core_times(), own_cpu_ms()
     res = fn()
-    steal_after = steal_ms()
+    cores_after, own_after = core_times(), own_cpu_ms()
     after = server.snapshot()
-    res["steal_server_ms"] = steal_after[SERVER_CPU] - steal[SERVER_CPU]
-    res["steal_load_ms"] = steal_after[LOAD_CPU] - steal[LOAD_CPU]
+
     res["cpu_s"] = after["cpu_s"] - before["cpu_s"]
     res["allocs"] = after["allocs"] - before["allocs"]
     if after["gc"] is not None:
         res["gc"] = after["gc"] - before["gc"]
+    delta = {c: [a - b for a, b in zip(cores_after[c], cores[c])]
+             for c in (SERVER_CPU, LOAD_CPU)}
+    res["steal_server_ms"] = delta[SERVER_CPU][1]
+    res["steal_load_ms"] = delta[LOAD_CPU][1]
+    busy = delta[SERVER_CPU][0] + delta[LOAD_CPU][0]
+    res["other_ms"] = max(0.0, busy - 1000.0 * res["cpu_s"] -
+                          (own_after - own))
     return res
+
+
+def wait_for_quiet(state):
+    """Waits, within a budget for the whole benchmark, until the host's
+    two cores are mostly idle, so that a build or test run elsewhere on
+    the machine does not land inside a measurement."""
+    while state["quiet_budget_s"] > 0:
+        cores = core_times()
+        time.sleep(0.5)
+        after = core_times()
+        busy = sum(after[c][0] - cores[c][0] for c in (SERVER_CPU, LOAD_CPU))
+        if busy < 0.1 * 500:
+            return
+        state["quiet_budget_s"] -= 0.5
+        state["quiet_waited_s"] += 0.5
+    state["noisy_slots"] += 1
 
 
 # --------------------------------------------------------------- phases
@@ -388,6 +427,7 @@ def perf_report(perf, data, sort, limit):
 def saturation_slot(name, rnd, data):
     server = Server(name)
     slot = {"server": name, "round": rnd}
+    wait_for_quiet(data["host"])
     server.start("sat%d" % rnd)
     try:
         slot["calibration_ms"] = calibrate()
@@ -411,6 +451,7 @@ def saturation_slot(name, rnd, data):
 def rate_slot(name, rnd, rates, data):
     server = Server(name)
     slot = {"server": name, "round": rnd}
+    wait_for_quiet(data["host"])
     server.start("rate%d" % rnd)
     try:
         slot["calibration_ms"] = calibrate()
@@ -536,10 +577,19 @@ def ratio_table(summ):
     return lines
 
 
+def disturbance(runs):
+    """'other / steal' ms over runs: CPU the host spent on work that was
+    neither ours nor the server's, and time the hypervisor took."""
+    return "%.0f / %.0f" % (
+        sum(r.get("other_ms", 0.0) for r in runs),
+        sum(r["steal_server_ms"] + r["steal_load_ms"] for r in runs))
+
+
 def saturation_table(data):
     lines = ["| round | server | calib ms | " + " | ".join(
         "c=%d req/s | c=%d CPU µs/req | c=%d errors" % (c, c, c)
-        for c in WRK_CONNS) + " | allocs/req | peak RSS MiB | steal ms server/load core |",
+        for c in WRK_CONNS) + " | allocs/req | peak RSS MiB | "
+        "other / steal ms |",
         "|---:|---|---:|" + "---:|" * (3 * len(WRK_CONNS) + 3)]
     top = "c%d" % WRK_CONNS[-1]
     for r in data["saturation"]:
@@ -548,24 +598,22 @@ def saturation_table(data):
             res = r["c%d" % c]
             cells += [fmt(res["rps"], 0), fmt(cpu_us(res), 2),
                       "%d" % (res["non2xx"] + res["socket_errors"])]
-        steal = [sum(r["c%d" % c][k] for c in WRK_CONNS)
-                 for k in ("steal_server_ms", "steal_load_ms")]
-        lines.append("| %d | %s | %.0f | %s | %.2f | %.1f | %.0f / %.0f |" % (
+        lines.append("| %d | %s | %.0f | %s | %.2f | %.1f | %s |" % (
             r["round"] + 1, r["server"], r["calibration_ms"],
             " | ".join(cells), r[top]["allocs"] / r[top]["requests"],
-            r["rss_kib"] / 1024, steal[0], steal[1]))
+            r["rss_kib"] / 1024,
+            disturbance([r["c%d" % c] for c in WRK_CONNS])))
     return lines
 
 
 def rate_rounds_table(data):
     lines = ["| round | server | calib ms | p99 µs | p99.9 µs | max µs | "
-             "steal ms server/load core |", "|---:|---|---:|---:|---:|---:|---:|"]
+             "other / steal ms |", "|---:|---|---:|---:|---:|---:|---:|"]
     for r in data["rates"]:
         res = r["r50"]
-        lines.append("| %d | %s | %.0f | %.0f | %.0f | %.0f | %.0f / %.0f |" % (
+        lines.append("| %d | %s | %.0f | %.0f | %.0f | %.0f | %s |" % (
             r["round"] + 1, r["server"], r["calibration_ms"], res["p99_us"],
-            res["p999_us"], res["max_us"], res["steal_server_ms"],
-            res["steal_load_ms"]))
+            res["p999_us"], res["max_us"], disturbance([res])))
     return lines
 
 
@@ -678,9 +726,31 @@ def total_steal(data):
     runs = [r["c%d" % c] for r in data["saturation"] for c in WRK_CONNS]
     runs += [r["r%d" % (share * 100)] for r in data["rates"]
              for share in RATE_SHARES]
-    return "%.0f ms on the server core, %.0f ms on the load core" % (
-        sum(r["steal_server_ms"] for r in runs),
-        sum(r["steal_load_ms"] for r in runs))
+    host = data.get("host", {})
+    return ("%.0f ms on the server core, %.0f ms on the load core; other "
+            "work on the host during them: %.0f ms of CPU (waited %.0f s "
+            "for a quiet host; %d slots started on a busy one)" % (
+                sum(r["steal_server_ms"] for r in runs),
+                sum(r["steal_load_ms"] for r in runs),
+                sum(r.get("other_ms", 0.0) for r in runs),
+                host.get("quiet_waited_s", 0), host.get("noisy_slots", 0)))
+
+
+def busy_host_warning(data):
+    runs = [r["c%d" % c] for r in data["saturation"] for c in WRK_CONNS]
+    runs += [r["r%d" % (share * 100)] for r in data["rates"]
+             for share in RATE_SHARES]
+    other_s = sum(r.get("other_ms", 0.0) for r in runs) / 1000
+    measured_s = len(data["saturation"]) * len(WRK_CONNS) * WRK_SECONDS + \
+        len(data["rates"]) * len(RATE_SHARES) * (RATE_SECONDS + 1)
+    if other_s < 0.05 * measured_s:
+        return []
+    return ["", "**Warning: the host was busy.** Other processes used %.0f s "
+            "of CPU on the two cores during %.0f s of measurement (%.0f%% of "
+            "a core): they share the server's core, so requests/s and "
+            "latency are disturbed; CPU per request, counted for the server "
+            "alone, much less so. Rerun on a quiet machine." % (
+                other_s, measured_s, 100.0 * other_s / measured_s)]
 
 
 def write_results(data, summ, rates):
@@ -689,6 +759,7 @@ def write_results(data, summ, rates):
              "measured: bench/README.md. Medians over %d interleaved rounds; "
              "±x%% is half the spread between rounds." % ROUNDS, ""]
     lines += machine_lines(data)
+    lines += busy_host_warning(data)
     lines += ["", "## Summary", "",
               "CPU is the server's user + system time per request under "
               "wrk -c%d (the primary figure); latency is from bench/load at "
@@ -833,9 +904,11 @@ def report(data):
 
 def rate_basis():
     """The saturation run the fixed rates derive from: the one with as
-    many connections as bench/load keeps (a server's saturation depends on
-    how many requests wait at once; the Go peer's roughly halves from 128
-    connections to 16), else the first."""
+    many connections as bench/load keeps, else the first.  A server's
+    saturation depends on how many requests can wait at once: with 16
+    connections bench/load could not keep the Go peer at half of its
+    128-connection saturation, since each of its answers then takes
+    milliseconds."""
     conns = LOAD_CONNS if LOAD_CONNS in WRK_CONNS else WRK_CONNS[0]
     return "c%d" % conns
 
@@ -846,7 +919,12 @@ def measure():
     data = {"machine": machine_info(),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "servers": SERVERS, "rounds": ROUNDS,
-            "acceptance": {}, "saturation": [], "rates": []}
+            "config": {"wrk_seconds": WRK_SECONDS, "wrk_conns": WRK_CONNS,
+                       "rate_seconds": RATE_SECONDS,
+                       "load_conns": LOAD_CONNS},
+            "acceptance": {}, "saturation": [], "rates": [],
+            "host": {"quiet_budget_s": QUIET_BUDGET_S, "quiet_waited_s": 0.0,
+                     "noisy_slots": 0}}
 
     log("phase 1: saturation, %d rounds of %s" % (ROUNDS, " ".join(SERVERS)))
     for rnd in range(ROUNDS):
@@ -872,11 +950,14 @@ def measure():
 
 
 def main():
-    global SERVERS, ROUNDS
+    global SERVERS, ROUNDS, WRK_SECONDS, WRK_CONNS, RATE_SECONDS, LOAD_CONNS
     if sys.argv[1:] == ["--report-only"]:
         # Re-renders RESULTS.md and the plot from the last run's raw data.
         data = json.loads(read_file(os.path.join(RAW, "measurements.json")))
         SERVERS, ROUNDS = data["servers"], data["rounds"]
+        cfg = data["config"]
+        WRK_SECONDS, WRK_CONNS = cfg["wrk_seconds"], cfg["wrk_conns"]
+        RATE_SECONDS, LOAD_CONNS = cfg["rate_seconds"], cfg["load_conns"]
         report(data)
         return
     report(measure())

@@ -7,7 +7,7 @@
 # is missing.
 set -eu
 
-PACKAGES="build-essential util-linux procps golang-go cargo rustc
+PACKAGES="build-essential util-linux python3 golang-go cargo rustc
 librust-hyper-dev librust-tokio-dev librust-serde-dev
 librust-serde-derive-dev librust-serde-json-dev nginx wrk gnuplot-nox
 linux-perf"

@@ -24,8 +24,7 @@ static __thread size_t allocations;
 
 void ing_fuzz_fail(const char *file, int line, const char *what)
 {
-    fprintf(stderr, "fuzz: invariant broken at %s:%d: %s\n", file, line,
-            what);
+    fprintf(stderr, "fuzz: invariant broken at %s:%d: %s\n", file, line, what);
     abort();
 }
 

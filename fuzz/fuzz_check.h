@@ -33,6 +33,9 @@ __attribute__((noreturn)) void ing_fuzz_fail(const char *file, int line,
 #define FUZZ_CHECK(cond)                                                       \
     ((cond) ? (void)0 : ing_fuzz_fail(__FILE__, __LINE__, #cond))
 
+/* Reports an impossible case, like a broken FUZZ_CHECK. */
+#define FUZZ_FAIL(what) ing_fuzz_fail(__FILE__, __LINE__, (what))
+
 /*
  * Allocation counting, for the "no heap allocation on the request path"
  * contracts.  Counting works only under AddressSanitizer, which offers

@@ -7,11 +7,12 @@
  * stack, so hostile depth costs a clean error, never the C stack.
  *
  * Duplicate keys (optional, on for events): keys compare by their decoded
- * value, so "a" and "\u0061" collide.  An object of up to 16 keys checks
- * each new key against the earlier ones at once; a larger object sorts
- * its key views when it closes (heapsort, O(k log k) comparisons even for
- * hostile input).  A repeat among a large object's later keys is therefore
- * reported when that object closes, after any syntax error inside it; the
+ * value, so "a" and "\u0061" collide.  In an object's first 16 keys a
+ * repeat is found as it is read: a 64-bit filter of key hashes says when
+ * a new key may repeat one, and only then is it compared with the earlier
+ * ones.  A larger object sorts its key views when it closes (heapsort,
+ * O(k log k) comparisons even for hostile input), so a repeat among its
+ * later keys is reported then, after any syntax error inside it; the
  * offset still names the repeated key.
  *
  * Threads: a scratch belongs to one thread at a time (one per worker);
@@ -85,8 +86,8 @@ int ing_json_value_scan(struct ing_json_scratch *s, const char *buf, size_t len,
 
 /*
  * Private to json_validate.c: what an open object knows of its keys.  The
- * filter has one bit per hash of each key's raw length and first bytes,
- * so a new key that matches no bit needs no comparison at all.
+ * filter has one bit per hash of each key's raw length, first and last
+ * bytes, so a new key that matches no bit needs no comparison at all.
  */
 struct ing_json_key_set {
     size_t base;     /* index of its first key on the scratch's key stack */
@@ -111,10 +112,11 @@ struct ing_json_object {
 };
 
 /*
- * Starts walking the object whose '{' is buf[pos].  Its keys go on the
- * scratch's key stack above those of any object already open, so walkers
- * and ing_json_value_scan() nest.  Cannot fail: errors surface from
- * ing_json_object_next().  Depth is the caller's to count.
+ * Starts walking the object whose '{' is buf[pos].  Its keys (all of them
+ * when reject_dup_keys, else those given to ing_json_object_check_key())
+ * go on the scratch's key stack above those of any object already open,
+ * so walkers and ing_json_value_scan() nest.  Cannot fail: errors surface
+ * from ing_json_object_next().  Depth is the caller's to count.
  */
 void ing_json_object_open(struct ing_json_scratch *s,
                           struct ing_json_object *obj, const char *buf,
@@ -124,7 +126,8 @@ void ing_json_object_open(struct ing_json_scratch *s,
  * Reads the next member's key and ':'.  Returns ING_JSON_MEMBER with *key
  * set and obj->pos at the value; ING_OK when the closing '}' was consumed
  * (obj->pos just past it, the object's keys popped); or ING_ERROR with err
- * set.  On a "duplicate key" error *key is the repeated key.
+ * set (ING_ERR_TOO_LARGE when len exceeds the scratch's max_body_bytes).
+ * On a "duplicate key" error *key is the repeated key.
  */
 int ing_json_object_next(struct ing_json_scratch *s,
                          struct ing_json_object *obj,

@@ -598,6 +598,14 @@ static void conn_answer_store_failed(struct ing_conn *c)
     c->out_len = out.len;
 }
 
+/* ack=durable: the answers wait for an fsync; read nothing meanwhile
+ * (a level-triggered watch would spin) and let no timer close us. */
+void ing_conn_park(struct ing_conn *c)
+{
+    conn_watch(c, 0);
+    ing_worker_timer_set(c->worker, c, CONN_TIMER_NONE);
+}
+
 void ing_conn_release_answers(struct ing_conn *c)
 {
     if (c->store_failed) {

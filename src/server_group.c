@@ -19,11 +19,16 @@
  * segment back), and every connection in the group answers 503 with
  * Connection: close in place of the answers it had queued.
  *
+ * With ack=durable the answers wait once more, for an fsync that covers
+ * the group (run by the worker's sync thread, server_sync.h); with
+ * ack=memory the same thread fsyncs every --fsync-interval.
+ *
  * All of this runs on the worker thread that owns the connections.
  */
 #include "server_int.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -63,6 +68,16 @@ void ing_group_commit(struct ing_worker *w)
     ing_err_clear(&w->group_err);
     int rc = ing_spool_partition_append(w->spool, w->group, w->group_count,
                                         now_ns(), &w->group_err);
+
+    /* Spool full (no errno: our limit, not the disk's): retention may free
+     * space now rather than at its next tick, so try once more. */
+    if (rc != ING_OK && w->group_err.sys_errno == 0 &&
+        w->group_err.code == ING_ERR_UNAVAILABLE &&
+        ing_spool_partition_retain(w->spool, now_ns() / 1000000) > 0) {
+        ing_err_clear(&w->group_err);
+        rc = ing_spool_partition_append(w->spool, w->group, w->group_count,
+                                        now_ns(), &w->group_err);
+    }
     for (struct ing_conn *c = w->awaiting_head; c != NULL;
          c = c->awaiting_next) {
         if (c->in_group && rc != ING_OK) {
@@ -71,6 +86,9 @@ void ing_group_commit(struct ing_worker *w)
         c->in_group = false;
     }
     w->group_count = 0;
+    if (rc == ING_OK) {
+        w->spool_dirty = true;
+    }
 }
 
 int ing_group_stage(struct ing_conn *c, const struct ing_view *events,
@@ -100,6 +118,63 @@ int ing_group_stage(struct ing_conn *c, const struct ing_view *events,
     return ING_OK;
 }
 
+/* Releases every connection of a waiting list with a 503. */
+static void group_fail_waiting(struct ing_worker *w, struct ing_conn **list)
+{
+    struct ing_conn *c = *list;
+
+    *list = NULL;
+    while (c != NULL) {
+        struct ing_conn *next = c->sync_next;
+
+        c->sync_next = NULL;
+        c->syncing = false;
+        ing_err_clear(&w->group_err);
+        ing_err_set(&w->group_err, ING_ERR_UNAVAILABLE, "spool fsync failed",
+                    ING_ERR_NONE);
+        c->store_failed = true;
+        ing_conn_release_answers(c);
+        c = next;
+    }
+}
+
+static void group_park(struct ing_worker *w, struct ing_conn *c)
+{
+    c->syncing = true;
+    c->sync_next = w->sync_pending;
+    w->sync_pending = c;
+    ing_conn_park(c);
+}
+
+/*
+ * ack=durable: an fsync starts as soon as none is in flight and some
+ * answer waits for one; everything appended until it starts is covered.
+ * ack=memory: one every --fsync-interval while there is unsynced data.
+ */
+static void group_sync_start(struct ing_worker *w)
+{
+    bool durable = w->cfg->ack == ING_ACK_DURABLE;
+    bool due = !durable && w->spool_dirty &&
+               w->now_ms - w->last_sync_ms >= w->cfg->fsync_interval_ms;
+
+    if (w->sync.busy || (w->sync_pending == NULL && !due)) {
+        return;
+    }
+
+    /* -1: an earlier fsync failed, so pages written before it may be
+     * lost; nothing waiting now can be acknowledged as durable. */
+    int fd = ing_spool_partition_sync_fd(w->spool);
+    if (fd < 0) {
+        group_fail_waiting(w, &w->sync_pending);
+        return;
+    }
+    w->sync_inflight = w->sync_pending;
+    w->sync_pending = NULL;
+    w->spool_dirty = false;
+    w->last_sync_ms = w->now_ms;
+    ing_sync_request(&w->sync, fd);
+}
+
 /*
  * End of a loop turn: commit, then release every waiting answer.  A
  * connection released here may go on with requests it had buffered and
@@ -118,7 +193,62 @@ void ing_group_flush(struct ing_worker *w)
             list = c->awaiting_next;
             c->awaiting_next = NULL;
             c->awaiting = false;
-            ing_conn_release_answers(c);
+            if (w->cfg->ack == ING_ACK_DURABLE && !c->store_failed) {
+                group_park(w, c);
+            } else {
+                ing_conn_release_answers(c);
+            }
         }
     }
+    group_sync_start(w);
+}
+
+void ing_group_sync_tick(struct ing_worker *w)
+{
+    group_sync_start(w);
+}
+
+/* The fsync in flight finished: release the answers it covered. */
+void ing_group_synced(struct ing_worker *w)
+{
+    int result = ing_sync_collect(&w->sync);
+
+    if (result != 0 && !w->sync_failing) {
+        ING_LOG_ERRNO(ING_LOG_ERROR, "spool", result, "fdatasync() failed");
+    } else if (result == 0 && w->sync_failing) {
+        ING_INFO("spool", "fdatasync() succeeds again");
+    }
+    w->sync_failing = result != 0;
+
+    if (result != 0) {
+        ing_spool_partition_sync_failed(w->spool, result);
+        group_fail_waiting(w, &w->sync_inflight);
+    }
+
+    struct ing_conn *list = w->sync_inflight;
+    w->sync_inflight = NULL;
+    while (list != NULL) {
+        struct ing_conn *c = list;
+
+        list = c->sync_next;
+        c->sync_next = NULL;
+        c->syncing = false;
+        ing_conn_release_answers(c);
+    }
+    ing_group_flush(w);
+}
+
+/* Shutdown past its deadline: forget the waiting lists; the connections
+ * are about to be closed without their answers. */
+void ing_group_abandon(struct ing_worker *w)
+{
+    struct ing_conn *lists[] = {w->sync_pending, w->sync_inflight};
+
+    for (size_t i = 0; i < 2; i++) {
+        for (struct ing_conn *c = lists[i]; c != NULL; c = c->sync_next) {
+            c->syncing = false;
+        }
+    }
+    w->sync_pending = NULL;
+    w->sync_inflight = NULL;
 }

@@ -21,6 +21,7 @@
 #include "http_response.h"
 #include "loop.h"
 #include "pool.h"
+#include "server_sync.h"
 #include "spool_partition.h"
 
 /* Which timeout a connection is waiting under. */
@@ -65,7 +66,9 @@ struct ing_conn {
     bool in_group;
     bool awaiting;
     bool store_failed;
+    bool syncing; /* ack=durable: answers wait for the fsync */
     struct ing_conn *awaiting_next;
+    struct ing_conn *sync_next;
     uint64_t requests_done;
 
     /* Timeout bookkeeping: one list per timer kind, oldest first. */
@@ -119,6 +122,16 @@ struct ing_worker {
     struct ing_conn *awaiting_head;
     struct ing_err group_err;
 
+    /* Fsyncs (server_sync.h): connections whose answers wait for the next
+     * fsync, and those covered by the one in flight. */
+    struct ing_sync sync;
+    struct ing_conn *sync_pending;
+    struct ing_conn *sync_inflight;
+    bool spool_dirty; /* appended since the last fsync started */
+    uint64_t last_sync_ms;
+    bool sync_failing;
+    uint64_t last_retain_ms;
+
     bool draining;
     uint64_t drain_deadline_ms;
     int exit_status;
@@ -140,9 +153,13 @@ int ing_group_stage(struct ing_conn *c, const struct ing_view *events,
                     size_t count, bool bytes_are_reused);
 void ing_group_commit(struct ing_worker *w);
 void ing_group_flush(struct ing_worker *w);
+void ing_group_synced(struct ing_worker *w);
+void ing_group_sync_tick(struct ing_worker *w);
+void ing_group_abandon(struct ing_worker *w);
 
 /* server_conn.c */
 void ing_conn_release_answers(struct ing_conn *c);
+void ing_conn_park(struct ing_conn *c);
 void ing_conn_open(struct ing_worker *w, struct ing_conn *c, int fd);
 void ing_conn_on_event(struct ing_conn *c, unsigned events);
 void ing_conn_close(struct ing_conn *c);

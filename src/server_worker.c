@@ -92,6 +92,12 @@ static int worker_open_spool(struct ing_worker *w)
         .data_dir = w->cfg->data_dir,
         .segment_bytes = w->cfg->segment_bytes,
         .max_batch_events = w->group_cap,
+        .max_bytes = w->cfg->spool_max_bytes / w->cfg->threads,
+        .retention_bytes = w->cfg->retention_bytes / w->cfg->threads,
+        .retention_age_ms = w->cfg->retention_age_ms,
+        /* Both modes: the memory mode's periodic fsync also goes through
+         * the sync thread, which only ever syncs the current segment. */
+        .durable = true,
     };
     struct ing_err err;
 
@@ -108,6 +114,7 @@ int ing_worker_init(struct ing_worker *w, unsigned id,
     w->cfg = cfg;
     w->listen_fd = -1;
     w->wake_fd = -1;
+    w->sync.done_fd = -1;
     atomic_init(&w->stop_requested, false);
     w->limits.max_events = cfg->max_batch_events;
     w->limits.max_metadata_pairs = cfg->max_metadata_pairs;
@@ -131,11 +138,17 @@ int ing_worker_init(struct ing_worker *w, unsigned id,
                       "eventfd() failed worker=%u", id);
         return ING_ERROR;
     }
-    return worker_open_spool(w);
+    if (worker_open_spool(w) != ING_OK || ing_sync_start(&w->sync, id) != 0 ||
+        ing_loop_add(w->loop, w->sync.done_fd, ING_LOOP_READ,
+                     &w->sync.done_fd) != 0) {
+        return ING_ERROR;
+    }
+    return ING_OK;
 }
 
 void ing_worker_fini(struct ing_worker *w)
 {
+    ing_sync_stop(&w->sync);
     if (w->spool != NULL) {
         ing_spool_partition_close(w->spool);
         w->spool = NULL;
@@ -259,6 +272,17 @@ static void worker_accept(struct ing_worker *w)
     }
 }
 
+/* Retention runs on the worker (it owns the partition) once a second;
+ * it makes no system call when nothing is due. */
+static void worker_retain(struct ing_worker *w)
+{
+    if (w->now_ms - w->last_retain_ms < 1000) {
+        return;
+    }
+    w->last_retain_ms = w->now_ms;
+    ing_spool_partition_retain(w->spool, clock_ms(CLOCK_REALTIME));
+}
+
 /* Called by server_conn.c when a connection has been closed. */
 void ing_worker_conn_release(struct ing_worker *w, struct ing_conn *c)
 {
@@ -322,6 +346,8 @@ static bool worker_dispatch(struct ing_worker *w, struct ing_loop_event *ev,
             worker_accept(w);
         } else if (ev[i].ctx == &w->wake_fd) {
             woken = true;
+        } else if (ev[i].ctx == &w->sync.done_fd) {
+            ing_group_synced(w);
         } else {
             ing_conn_on_event(ev[i].ctx, ev[i].events);
         }
@@ -356,7 +382,9 @@ void *ing_worker_main(void *arg)
             worker_begin_drain(w);
         }
         if (w->now_ms - last_sweep_ms >= TICK_MS) {
+            ing_group_sync_tick(w);
             worker_sweep_timers(w);
+            worker_retain(w);
             last_sweep_ms = w->now_ms;
         }
     }
@@ -364,6 +392,7 @@ void *ing_worker_main(void *arg)
     if (w->conn_count > 0) {
         ING_WARN("worker", "shutdown timeout: closing connections=%zu",
                  w->conn_count);
+        ing_group_abandon(w);
     }
     worker_close_all(w);
 

@@ -14,15 +14,20 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "spool_record.h"
+#include "spool_retention.h"
 #include "spool_segment.h"
 
 #define LOCK_NAME          "LOCK"
 #define PARTITION_PREFIX   "partition-"
 #define RECOVERY_BUF_BYTES (1024 * 1024)
+/* Rolls a closed-segment list absorbs between two retention runs without
+ * allocating on the request path. */
+#define ROLL_SPARE 16
 
 struct ing_spool_partition {
     unsigned id;
@@ -35,12 +40,17 @@ struct ing_spool_partition {
     uint64_t seg_size; /* bytes of whole records, header included */
     uint64_t next_offset;
     uint64_t segment_bytes;
-    int sync_errno;    /* an fsync failure not yet reported by a sync */
-    bool dir_unsynced; /* a segment was created since the last dir fsync */
-    bool tail_dirty;   /* a failed append may have left bytes past seg_size */
-    bool roll_wanted;  /* roll at the next append whatever the size */
-    bool failing;      /* the last append failed: do not log again */
-    bool sync_failing; /* the last sync failed: do not log again */
+    uint64_t max_bytes;  /* all segments; 0: no limit */
+    bool durable;        /* rolls sync: see spool_partition.h */
+    int sync_errno;      /* an fsync failure not yet reported by a sync */
+    bool dir_unsynced;   /* a segment was created since the last dir fsync */
+    bool tail_dirty;     /* a failed append may have left bytes past seg_size */
+    bool roll_wanted;    /* roll at the next append whatever the size */
+    bool sync_failing;   /* the last sync failed: do not log again */
+    bool retain_failing; /* the last unlink failed: do not log again */
+    const char *failing; /* cause of the failing appends, NULL if none */
+    uint64_t failed_appends;              /* in the current incident */
+    struct ing_spool_retention retention; /* the closed segments */
     size_t chunk_events;
     struct iovec *iov;      /* two per event: header, payload */
     unsigned char *headers; /* ING_SPOOL_RECORD_HEADER_BYTES per event */
@@ -310,13 +320,80 @@ static int recover_last(struct ing_spool_partition *p, uint64_t base,
     return rc;
 }
 
+static uint64_t realtime_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+}
+
+static uint64_t mtime_ms(const struct stat *st)
+{
+    if (st->st_mtim.tv_sec < 0) {
+        return 0;
+    }
+    return (uint64_t)st->st_mtim.tv_sec * 1000u +
+           (uint64_t)st->st_mtim.tv_nsec / 1000000u;
+}
+
+static int stat_closed(struct ing_spool_partition *p,
+                       struct ing_spool_closed_segment *seg,
+                       struct ing_err *err)
+{
+    char name[ING_SPOOL_SEGMENT_NAME_BYTES];
+    struct stat st;
+
+    ing_spool_segment_name(name, seg->base_offset);
+    if (fstatat(p->dir_fd, name, &st, 0) != 0) {
+        int saved = errno;
+
+        ING_LOG_ERRNO(ING_LOG_ERROR, "spool", saved, "stat() failed path=%s/%s",
+                      p->dir_path, name);
+        return unavailable(err, "cannot stat a spool segment", saved);
+    }
+    seg->size_bytes = (uint64_t)st.st_size;
+    seg->last_write_ms = mtime_ms(&st);
+    return ING_OK;
+}
+
+/* Every segment but the newest, for the space limit and retention. */
+static int load_closed(struct ing_spool_partition *p, const uint64_t *bases,
+                       size_t count, struct ing_err *err)
+{
+    if (ing_spool_retention_reserve(&p->retention, count + ROLL_SPARE) !=
+        ING_OK) {
+        ING_ERROR_LOG("spool", "out of memory listing segments=%zu", count);
+        return unavailable(err, "out of memory", ENOMEM);
+    }
+
+    for (size_t i = 0; i + 1 < count; i++) {
+        struct ing_spool_closed_segment seg = {
+            .base_offset = bases[i],
+            .end_offset = bases[i + 1],
+        };
+
+        if (stat_closed(p, &seg, err) != ING_OK) {
+            return ING_ERROR;
+        }
+        /* Cannot fail: the room was reserved above. */
+        ing_spool_retention_push(&p->retention, &seg);
+    }
+    return ING_OK;
+}
+
 /*
  * Only the newest segment is scanned, as a server only ever appends there.
- * Known shortcoming: with ack=memory a power loss right after a roll can
- * also tear the previous segment (its fsync is deferred to the next sync,
- * see roll()); that tail is not cut here, and `ingestd check` and readers
- * report it as damage.  Scanning the last two segments would close that,
- * at the price of a second scan of up to segment_bytes at every start.
+ * Known shortcoming: without `durable`, a power loss right after a roll
+ * can also tear the previous segment (its fsync is deferred to the next
+ * sync, see roll_deferred()); that tail is not cut here, and `ingestd
+ * check` and readers report it as damage.  Scanning the last two segments
+ * would close that, at the price of a second scan of up to segment_bytes
+ * at every start.
+ *
+ * The directory is fsync'd once: a server stopped by a crash after a roll
+ * may have left the newest segment's name unsynced, and the records that
+ * go there now may be acknowledged as durable.
  */
 static int recover(struct ing_spool_partition *p, struct ing_err *err)
 {
@@ -337,7 +414,17 @@ static int recover(struct ing_spool_partition *p, struct ing_err *err)
     } else {
         rc = recover_last(p, bases[count - 1], err);
     }
+    if (rc == ING_OK) {
+        rc = load_closed(p, bases, count, err);
+    }
     free(bases);
+    if (rc == ING_OK && fsync(p->dir_fd) != 0) {
+        int saved = errno;
+
+        ING_LOG_ERRNO(ING_LOG_ERROR, "spool", saved, "fsync() failed path=%s",
+                      p->dir_path);
+        rc = unavailable(err, "cannot sync the spool directory", saved);
+    }
     return rc;
 }
 
@@ -364,6 +451,7 @@ static void partition_free(struct ing_spool_partition *p)
             close(fds[i]);
         }
     }
+    ing_spool_retention_fini(&p->retention);
     free(p->iov);
     free(p->headers);
     free(p->dir_path);
@@ -392,6 +480,10 @@ int ing_spool_partition_open(const struct ing_spool_options *opt,
     p->dir_fd = p->lock_fd = p->seg_fd = p->unsynced_fd = -1;
     p->segment_bytes = opt->segment_bytes == 0 ? ING_SPOOL_DEFAULT_SEGMENT_BYTES
                                                : opt->segment_bytes;
+    p->max_bytes = opt->max_bytes;
+    p->durable = opt->durable;
+    ing_spool_retention_init(&p->retention, opt->retention_bytes,
+                             opt->retention_age_ms);
 
     if (open_dirs(p, opt->data_dir, err) != ING_OK ||
         take_lock(p, err) != ING_OK || recover(p, err) != ING_OK ||
@@ -400,31 +492,75 @@ int ing_spool_partition_open(const struct ing_spool_options *opt,
         return ING_ERROR;
     }
 
-    ING_INFO("spool",
-             "partition open path=%s segment_base=%llu next_offset=%llu",
-             p->dir_path, (unsigned long long)p->seg_base,
-             (unsigned long long)p->next_offset);
+    ING_INFO(
+        "spool",
+        "partition open path=%s segments=%zu bytes=%llu segment_base=%llu next_offset=%llu",
+        p->dir_path, p->retention.count + 1,
+        (unsigned long long)ing_spool_partition_size_bytes(p),
+        (unsigned long long)p->seg_base, (unsigned long long)p->next_offset);
     *out = p;
     return ING_OK;
 }
 
 /* ---- request path ---- */
 
-/* The first failure after a success is logged; the rest of it is not. */
+uint64_t ing_spool_partition_size_bytes(const struct ing_spool_partition *p)
+{
+    return p->retention.closed_bytes + p->seg_size;
+}
+
+/*
+ * One incident, one line: its first failure, and another only if the
+ * cause changes (a full spool that becomes a failing disk), so a client
+ * retrying against a full disk cannot flood the log.
+ */
 static int append_failed(struct ing_spool_partition *p, const char *what,
                          int errnum, struct ing_err *err)
 {
-    if (!p->failing) {
+    p->failed_appends++;
+    if (p->failing == NULL || strcmp(p->failing, what) != 0) {
         char name[ING_SPOOL_SEGMENT_NAME_BYTES];
 
         ing_spool_segment_name(name, p->seg_base);
         ING_LOG_ERRNO(
             ING_LOG_ERROR, "spool", errnum,
-            "%s, answering 503 until it succeeds file=%s/%s next_offset=%llu",
-            what, p->dir_path, name, (unsigned long long)p->next_offset);
-        p->failing = true;
+            "%s, answering 503 until appends succeed file=%s/%s next_offset=%llu spool_bytes=%llu max_bytes=%llu",
+            what, p->dir_path, name, (unsigned long long)p->next_offset,
+            (unsigned long long)ing_spool_partition_size_bytes(p),
+            (unsigned long long)p->max_bytes);
+        p->failing = what;
     }
     return unavailable(err, what, errnum);
+}
+
+static void append_succeeded(struct ing_spool_partition *p)
+{
+    if (p->failing == NULL) {
+        return;
+    }
+    ING_INFO(
+        "spool",
+        "appends succeed again path=%s failed_appends=%llu spool_bytes=%llu",
+        p->dir_path, (unsigned long long)p->failed_appends,
+        (unsigned long long)ing_spool_partition_size_bytes(p));
+    p->failing = NULL;
+    p->failed_appends = 0;
+}
+
+/*
+ * An fsync the partition ran itself failed: kept for the next sync or
+ * sync_fd to report, so that no record it should have covered is
+ * acknowledged.  Logged every time, as rolls are rare.
+ */
+static void note_sync_error(struct ing_spool_partition *p, int errnum)
+{
+    ING_LOG_ERRNO(ING_LOG_ERROR, "spool", errnum,
+                  "fsync() of a rolled segment failed path=%s base_offset=%llu",
+                  p->dir_path, (unsigned long long)p->seg_base);
+    if (p->sync_errno == 0) {
+        p->sync_errno = errnum;
+    }
+    p->sync_failing = true; /* logged: the sync that reports it need not */
 }
 
 /* Flushes and closes the rolled-away segment; ING_ERROR with errno. */
@@ -446,31 +582,106 @@ static int sync_unsynced(struct ing_spool_partition *p)
 }
 
 /*
- * The rolled-away segment is fsync'd by the next sync, not here: a roll
- * happens on the request path, and flushing up to segment_bytes of page
- * cache would stall this worker.  Only a second roll before any sync
- * flushes the first one here, as one descriptor is all we keep.
+ * Without `durable` the rolled-away segment is fsync'd by the next sync,
+ * not here: flushing up to segment_bytes of page cache would stall this
+ * worker.  Only a second roll before any sync flushes the first one here,
+ * as one descriptor is all we keep.
  */
+static void roll_deferred(struct ing_spool_partition *p)
+{
+    if (sync_unsynced(p) != ING_OK) {
+        note_sync_error(p, errno);
+    }
+    p->unsynced_fd = p->seg_fd;
+    p->dir_unsynced = true;
+}
+
+/*
+ * With `durable` the old segment and the new one's directory entry are
+ * made durable before the switch, so that the sync thread only ever has
+ * the current segment to fsync (one descriptor, spool_partition.h).  The
+ * price is that this worker blocks once per segment_bytes for one
+ * fdatasync of what the sync thread has not flushed yet (little: it
+ * fsyncs the segment continuously under ack=durable, every interval
+ * otherwise) and one directory fsync.  Handing the old segment to the
+ * sync thread instead would double the thread contract for a rare event.
+ *
+ * A failed fdatasync does not stop the roll (leaving pages the kernel may
+ * have dropped is the right move anyway) but is reported by the next
+ * sync_fd; a failed directory fsync does, since a record in a file whose
+ * name may vanish at a power loss must not be acknowledged.
+ */
+static int roll_synced(struct ing_spool_partition *p, int new_fd,
+                       struct ing_err *err)
+{
+    if (fdatasync(p->seg_fd) != 0) {
+        note_sync_error(p, errno);
+    }
+
+    if (fsync(p->dir_fd) != 0) {
+        char name[ING_SPOOL_SEGMENT_NAME_BYTES];
+        int saved = errno;
+
+        ing_spool_segment_name(name, p->next_offset);
+        close(new_fd);
+        unlinkat(p->dir_fd, name, 0);
+        return append_failed(p, "segment roll failed", saved, err);
+    }
+    close(p->seg_fd);
+    return ING_OK;
+}
+
+/* The closed segment's last write, for retention by age. */
+static uint64_t last_write_ms(int fd)
+{
+    struct stat st;
+
+    /* Without a stat, now: a later time keeps the segment longer. */
+    if (fstat(fd, &st) != 0) {
+        return realtime_ms();
+    }
+    return mtime_ms(&st);
+}
+
 static int roll(struct ing_spool_partition *p, struct ing_err *err)
 {
-    int fd = ing_spool_segment_create(p->dir_fd, p->next_offset);
+    struct ing_spool_closed_segment closed = {
+        .base_offset = p->seg_base,
+        .end_offset = p->next_offset,
+        .size_bytes = p->seg_size,
+        .last_write_ms = last_write_ms(p->seg_fd),
+    };
 
+    if (ing_spool_retention_reserve(&p->retention, 1) != ING_OK) {
+        return append_failed(p, "segment roll failed", ENOMEM, err);
+    }
+    int fd = ing_spool_segment_create(p->dir_fd, p->next_offset);
     if (fd < 0) {
         return append_failed(p, "segment roll failed", errno, err);
     }
-    if (sync_unsynced(p) != ING_OK && p->sync_errno == 0) {
-        p->sync_errno = errno;
+
+    if (!p->durable) {
+        roll_deferred(p);
+    } else if (roll_synced(p, fd, err) != ING_OK) {
+        return ING_ERROR;
     }
 
-    p->unsynced_fd = p->seg_fd;
+    /* Cannot fail: the room was reserved above. */
+    ing_spool_retention_push(&p->retention, &closed);
     p->seg_fd = fd;
     p->seg_base = p->next_offset;
     p->seg_size = ING_SPOOL_SEGMENT_HEADER_BYTES;
-    p->dir_unsynced = true;
     p->roll_wanted = false;
     ING_INFO("spool", "segment rolled partition=%u base_offset=%llu", p->id,
              (unsigned long long)p->seg_base);
     return ING_OK;
+}
+
+static bool roll_due(const struct ing_spool_partition *p)
+{
+    bool has_records = p->seg_size > ING_SPOOL_SEGMENT_HEADER_BYTES;
+
+    return has_records && (p->roll_wanted || p->seg_size >= p->segment_bytes);
 }
 
 static int prepare(struct ing_spool_partition *p, struct ing_err *err)
@@ -482,16 +693,17 @@ static int prepare(struct ing_spool_partition *p, struct ing_err *err)
         p->tail_dirty = false;
     }
 
-    bool has_records = p->seg_size > ING_SPOOL_SEGMENT_HEADER_BYTES;
-    if (has_records && (p->roll_wanted || p->seg_size >= p->segment_bytes)) {
+    if (roll_due(p)) {
         return roll(p, err);
     }
     return ING_OK;
 }
 
-static int check_sizes(const struct ing_view *events, size_t count,
-                       struct ing_err *err)
+/* Checks every event fits the format; *bytes gets their bytes framed. */
+static int measure(const struct ing_view *events, size_t count, uint64_t *bytes,
+                   struct ing_err *err)
 {
+    *bytes = 0;
     for (size_t i = 0; i < count; i++) {
         if (events[i].len == 0 ||
             events[i].len > ING_SPOOL_RECORD_MAX_PAYLOAD) {
@@ -501,8 +713,31 @@ static int check_sizes(const struct ing_view *events, size_t count,
                                "event size outside the spool format",
                                ING_ERR_NONE);
         }
+        *bytes += ING_SPOOL_RECORD_HEADER_BYTES + (uint64_t)events[i].len;
     }
     return ING_OK;
+}
+
+/*
+ * max_bytes counts whole files, as du(1) would, so the header of a
+ * segment this call would roll to counts too.  Checked before anything
+ * is written: a full spool costs no I/O.
+ */
+static int check_space(struct ing_spool_partition *p, uint64_t bytes,
+                       struct ing_err *err)
+{
+    uint64_t used = ing_spool_partition_size_bytes(p);
+
+    if (p->max_bytes == 0) {
+        return ING_OK;
+    }
+    if (roll_due(p)) {
+        bytes += ING_SPOOL_SEGMENT_HEADER_BYTES;
+    }
+    if (used <= p->max_bytes && bytes <= p->max_bytes - used) {
+        return ING_OK;
+    }
+    return append_failed(p, "spool full", 0, err);
 }
 
 /* Fills headers and iovecs for `n` events; returns their bytes on disk. */
@@ -582,12 +817,13 @@ int ing_spool_partition_append(struct ing_spool_partition *p,
                                uint64_t recv_time_ns, struct ing_err *err)
 {
     uint64_t pos;
+    uint64_t total;
 
     if (count == 0) {
         return ING_OK;
     }
-    if (check_sizes(events, count, err) != ING_OK ||
-        prepare(p, err) != ING_OK) {
+    if (measure(events, count, &total, err) != ING_OK ||
+        check_space(p, total, err) != ING_OK || prepare(p, err) != ING_OK) {
         return ING_ERROR;
     }
 
@@ -609,11 +845,108 @@ int ing_spool_partition_append(struct ing_spool_partition *p,
 
     p->seg_size = pos;
     p->next_offset += count;
-    if (p->failing) {
-        ING_INFO("spool", "appends succeed again path=%s", p->dir_path);
-        p->failing = false;
-    }
+    append_succeeded(p);
     return ING_OK;
+}
+
+/*
+ * A new open file description, not a dup(2): Linux reports a writeback
+ * error once per open file description, so with a shared one a roll's
+ * fdatasync on this thread could take the error the sync thread's fsync
+ * must see, and records would be acknowledged that are not on disk.
+ */
+int ing_spool_partition_sync_fd(struct ing_spool_partition *p)
+{
+    if (p->sync_errno != 0) {
+        errno = p->sync_errno;
+        p->sync_errno = 0;
+        p->roll_wanted = true;
+        return -1;
+    }
+    return ing_spool_segment_open(p->dir_fd, p->seg_base, O_RDONLY);
+}
+
+/*
+ * A failed fsync reports its error to one descriptor only; pages it lost
+ * may hold records appended after the descriptor was taken, which the
+ * next fsync would then wrongly cover.  So the error stays pending for the
+ * next sync_fd, which fails and has them answered 503 too.
+ */
+void ing_spool_partition_sync_failed(struct ing_spool_partition *p, int errnum)
+{
+    if (p->sync_errno == 0) {
+        p->sync_errno = errnum != 0 ? errnum : EIO;
+    }
+    /* Linux may have dropped the failed pages (they now read as clean). */
+    p->roll_wanted = true;
+}
+
+/* ---- retention, on the owner's timer ---- */
+
+static const char *const retention_reason_names[] = {
+    [ING_SPOOL_RETENTION_KEEP] = "keep",
+    [ING_SPOOL_RETENTION_BYTES] = "retention_bytes",
+    [ING_SPOOL_RETENTION_AGE] = "retention_age",
+};
+
+static int delete_oldest(struct ing_spool_partition *p,
+                         enum ing_spool_retention_reason why)
+{
+    const struct ing_spool_closed_segment *seg =
+        ing_spool_retention_oldest(&p->retention);
+    char name[ING_SPOOL_SEGMENT_NAME_BYTES];
+
+    ing_spool_segment_name(name, seg->base_offset);
+    /* ENOENT: removed by hand; the list only catches up. */
+    if (unlinkat(p->dir_fd, name, 0) != 0 && errno != ENOENT) {
+        if (!p->retain_failing) {
+            ING_LOG_ERRNO(
+                ING_LOG_ERROR, "spool", errno,
+                "unlink() failed, retention retries at each run file=%s/%s",
+                p->dir_path, name);
+            p->retain_failing = true;
+        }
+        return ING_ERROR;
+    }
+
+    ING_INFO(
+        "spool",
+        "segment deleted file=%s/%s base_offset=%llu records=%llu bytes=%llu reason=%s",
+        p->dir_path, name, (unsigned long long)seg->base_offset,
+        (unsigned long long)(seg->end_offset - seg->base_offset),
+        (unsigned long long)seg->size_bytes, retention_reason_names[why]);
+    p->retain_failing = false;
+    ing_spool_retention_pop(&p->retention);
+    return ING_OK;
+}
+
+int ing_spool_partition_retain(struct ing_spool_partition *p, uint64_t now_ms)
+{
+    int deleted = 0;
+
+    for (;;) {
+        enum ing_spool_retention_reason why =
+            ing_spool_retention_due(&p->retention, p->seg_size, now_ms);
+
+        if (why == ING_SPOOL_RETENTION_KEEP) {
+            break;
+        }
+        if (delete_oldest(p, why) != ING_OK) {
+            return ING_ERROR;
+        }
+        deleted++;
+    }
+
+    /* Room for the coming rolls, taken here rather than in an append.  A
+     * failure is not fatal: a roll then allocates, or fails with 503. */
+    ing_spool_retention_reserve(&p->retention, ROLL_SPARE);
+    return deleted;
+}
+
+void ing_spool_partition_keep_from(struct ing_spool_partition *p,
+                                   uint64_t offset)
+{
+    p->retention.keep_from_offset = offset;
 }
 
 int ing_spool_partition_sync(struct ing_spool_partition *p, struct ing_err *err)

@@ -108,3 +108,75 @@ def shared_dir():
         pytest.fail(f"shared test data not found at {SHARED} "
                     "(set INGESTD_SHARED_DIR)")
     return SHARED
+
+
+# ---- spool helpers (crash, torn-tail and disk-full tests) ----
+
+SEGMENT_HEADER_BYTES = 16
+RECORD_HEADER_BYTES = 24
+
+
+def run_tool(*args, timeout=60):
+    """Runs `ingestd ARGS...` and returns the CompletedProcess (bytes)."""
+    return subprocess.run([str(BINARY), *map(str, args)],
+                          capture_output=True, timeout=timeout)
+
+
+def spool_check(data_dir):
+    """`ingestd check` on data_dir: (exit status, stdout+stderr as text)."""
+    r = run_tool("check", "--data-dir", data_dir)
+    return r.returncode, (r.stdout + r.stderr).decode(errors="replace")
+
+
+class SegmentLayout:
+    """The framing of one segment file, walked by record lengths only.
+
+    `records` lists (file position, payload length, offset) of every record
+    that is whole in the file; `whole_end` is where the last whole one ends,
+    so `size - whole_end` is the torn tail a restart has to cut.  CRCs are
+    not verified here: `ingestd check` does that.
+    """
+
+    def __init__(self, path):
+        self.path = pathlib.Path(path)
+        self.base = int(self.path.name[:20])
+        data = self.path.read_bytes()
+        self.size = len(data)
+        self.records = []
+        pos = SEGMENT_HEADER_BYTES
+        while self.size >= SEGMENT_HEADER_BYTES and \
+                pos + RECORD_HEADER_BYTES <= self.size:
+            length = int.from_bytes(data[pos:pos + 4], "little")
+            offset = int.from_bytes(data[pos + 8:pos + 16], "little")
+            end = pos + RECORD_HEADER_BYTES + length
+            if length == 0 or end > self.size:
+                break
+            self.records.append((pos, length, offset))
+            pos = end
+        self.whole_end = min(pos, self.size)
+
+    @property
+    def torn_bytes(self):
+        return self.size - self.whole_end
+
+
+def segment_paths(partition_dir):
+    """The segment files of one partition directory, oldest first."""
+    return sorted(pathlib.Path(partition_dir).glob("[0-9]" * 20 + ".seg"))
+
+
+def wait_for_log(server, needle, timeout=10):
+    """Waits until the server's log holds `needle`; returns the log text.
+
+    A worker accepts connections as soon as its own partition is open,
+    before later partitions are recovered, so a test that reads what the
+    start-up logged waits for the line that ends it ("server: listening").
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        text = server.log_text()
+        if needle in text:
+            return text
+        if server.proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"log never said {needle!r}:\n{text}")
+        time.sleep(0.01)

@@ -1,10 +1,12 @@
 /*
  * spool_partition_test.c - the writer: offsets across reopen, all or
- * nothing, rolls, torn-tail recovery and the lock.
+ * nothing, rolls, torn-tail recovery, the lock, the space limit,
+ * retention, and the descriptors handed to a sync thread.
  *
  * Write failures are injected with RLIMIT_FSIZE (SIGXFSZ ignored), which
  * makes a write past the limit short and the next one fail with EFBIG:
- * the same path as ENOSPC, without root or a small file system.
+ * the same path as ENOSPC, without root or a small file system.  Log
+ * lines are counted by pointing stderr at a file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -121,17 +123,18 @@ static int partition_dir_fd(struct fixture *f, unsigned id)
 
 /*
  * Reads every segment of partition `id` and checks that it holds exactly
- * the fixture's events 0 .. n-1 at their offsets, each segment starting
- * with its base.  Returns the number of segments.
+ * the fixture's events first .. n-1 at their offsets, each segment
+ * starting with its base.  Returns the number of segments.
  */
-static size_t verify(struct fixture *f, unsigned id, uint64_t n)
+static size_t verify_from(struct fixture *f, unsigned id, uint64_t first,
+                          uint64_t n)
 {
     int dir_fd = partition_dir_fd(f, id);
     struct ing_spool_segment_scan scan;
     struct ing_spool_record rec;
     uint64_t *bases;
     size_t count;
-    uint64_t next = 0;
+    uint64_t next = first;
 
     assert_int_equal(ing_spool_segment_list(dir_fd, &bases, &count), ING_OK);
     assert_int_equal(ing_spool_segment_scan_init(&scan, 4096), ING_OK);
@@ -159,6 +162,11 @@ static size_t verify(struct fixture *f, unsigned id, uint64_t n)
     free(bases);
     close(dir_fd);
     return count;
+}
+
+static size_t verify(struct fixture *f, unsigned id, uint64_t n)
+{
+    return verify_from(f, id, 0, n);
 }
 
 static off_t file_size(const char *path)
@@ -538,6 +546,534 @@ static void test_partition_list(void **state)
     free(ids);
 }
 
+/* ---- space limit, retention, sync descriptors ---- */
+
+/* Captures what the logger writes to stderr between start and stop. */
+struct capture {
+    char path[96];
+    int saved;
+    char text[16384];
+};
+
+static void capture_start(struct fixture *f, struct capture *c)
+{
+    snprintf(c->path, sizeof(c->path), "%s.log", f->dir);
+    c->saved = dup(2);
+    int fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+}
+
+static void capture_stop(struct capture *c)
+{
+    dup2(c->saved, 2);
+    close(c->saved);
+
+    int fd = open(c->path, O_RDONLY);
+    ssize_t n = read(fd, c->text, sizeof(c->text) - 1);
+    c->text[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(c->path);
+}
+
+static int count_lines(const struct capture *c, const char *needle)
+{
+    int n = 0;
+
+    for (const char *at = c->text; (at = strstr(at, needle)) != NULL; at++) {
+        n++;
+    }
+    return n;
+}
+
+/* Bytes the fixture's events [from, from + n) take as records. */
+static uint64_t record_bytes(struct fixture *f, size_t from, size_t n)
+{
+    uint64_t bytes = 0;
+
+    for (size_t i = from; i < from + n; i++) {
+        bytes += ING_SPOOL_RECORD_HEADER_BYTES + f->views[i].len;
+    }
+    return bytes;
+}
+
+/* The partition's segment bases into want[]; returns how many. */
+static size_t list_bases(struct fixture *f, unsigned id, uint64_t *out,
+                         size_t max)
+{
+    int dir_fd = partition_dir_fd(f, id);
+    uint64_t *bases;
+    size_t count;
+
+    assert_int_equal(ing_spool_segment_list(dir_fd, &bases, &count), ING_OK);
+    assert_true(count <= max);
+    if (count > 0) {
+        memcpy(out, bases, count * sizeof(*bases));
+    }
+    free(bases);
+    close(dir_fd);
+    return count;
+}
+
+/* Sum of the sizes of the partition's segment files, as du would count. */
+static uint64_t disk_bytes(struct fixture *f, unsigned id)
+{
+    uint64_t bases[64];
+    size_t count = list_bases(f, id, bases, 64);
+    uint64_t bytes = 0;
+    char path[256];
+
+    for (size_t i = 0; i < count; i++) {
+        segment_path(path, sizeof(path), f, id, bases[i]);
+        bytes += (uint64_t)file_size(path);
+    }
+    return bytes;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void set_mtime_ms(struct fixture *f, uint64_t base, uint64_t ms)
+{
+    struct timespec times[2];
+    char path[256];
+
+    segment_path(path, sizeof(path), f, 0, base);
+    times[0].tv_sec = times[1].tv_sec = (time_t)(ms / 1000);
+    times[0].tv_nsec = times[1].tv_nsec = (long)(ms % 1000) * 1000000;
+    assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+}
+
+/* Five calls of three events, each past segment_bytes = 100 on its own:
+ * segments 0, 3, 6, 9 and the active 12. */
+static struct ing_spool_partition *five_segments(struct fixture *f)
+{
+    struct ing_spool_partition *p;
+
+    f->opt.segment_bytes = 100;
+    p = open_ok(f, 0);
+    for (size_t i = 0; i < 15; i += 3) {
+        append_ok(f, p, i, 3);
+    }
+    return p;
+}
+
+static void expect_bases(struct fixture *f, const uint64_t *want, size_t n)
+{
+    uint64_t got[64];
+
+    assert_int_equal(list_bases(f, 0, got, 64), n);
+    assert_memory_equal(got, want, n * sizeof(*want));
+}
+
+/*
+ * A spool at max_bytes answers 503 without touching the disk, logs the
+ * incident once, and takes appends again once retention made room.
+ */
+static void test_max_bytes(void **state)
+{
+    struct fixture *f = *state;
+    struct ing_spool_partition *p;
+    struct ing_err err;
+    struct capture cap;
+    static const uint64_t after[] = {9, 15};
+
+    f->opt.segment_bytes = 300;
+    f->opt.max_bytes =
+        16 + record_bytes(f, 0, 9) + 16 + record_bytes(f, 9, 6) + 10;
+    f->opt.retention_bytes = 16 + record_bytes(f, 9, 6) + 100;
+    p = open_ok(f, 0);
+    append_ok(f, p, 0, 4);
+    append_ok(f, p, 4, 5);
+    append_ok(f, p, 9, 6); /* rolls: segment 9, full at 330 bytes */
+    uint64_t used = disk_bytes(f, 0);
+    assert_int_equal(ing_spool_partition_size_bytes(p), used);
+
+    /* 10 bytes are left; the next call would roll and needs more. */
+    capture_start(f, &cap);
+    for (int i = 0; i < 3; i++) {
+        ing_err_clear(&err);
+        assert_int_equal(
+            ing_spool_partition_append(p, f->views + 15, 1, 1, &err),
+            ING_ERROR);
+        assert_int_equal(err.code, ING_ERR_UNAVAILABLE);
+        assert_string_equal(err.message, "spool full");
+        assert_int_equal(err.sys_errno, 0);
+    }
+    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 1);
+    append_ok(f, p, 15, 1);
+    capture_stop(&cap);
+
+    assert_int_equal(count_lines(&cap, "spool full, answering 503"), 1);
+    assert_int_equal(count_lines(&cap, "appends succeed again"), 1);
+    assert_int_equal(count_lines(&cap, "segment deleted"), 1);
+    assert_non_null(strstr(cap.text, "failed_appends=3"));
+    assert_int_equal(ing_spool_partition_size_bytes(p), disk_bytes(f, 0));
+    assert_true(ing_spool_partition_size_bytes(p) <= f->opt.max_bytes);
+    ing_spool_partition_close(p);
+
+    expect_bases(f, after, 2);
+    verify_from(f, 0, 9, 16);
+}
+
+/* A failed write is one incident: logged once, then once recovered. */
+static void test_write_failure_logged_once(void **state)
+{
+    struct fixture *f = *state;
+    struct ing_spool_partition *p = open_ok(f, 0);
+    struct ing_err err;
+    struct capture cap;
+    char path[256];
+
+    append_ok(f, p, 0, 10);
+    segment_path(path, sizeof(path), f, 0, 0);
+    off_t before = file_size(path);
+
+    capture_start(f, &cap);
+    signal(SIGXFSZ, SIG_IGN);
+    for (int round = 0; round < 2; round++) {
+        set_fsize_limit((rlim_t)file_size(path) + 100);
+        for (int i = 0; i < 3; i++) {
+            assert_int_equal(
+                ing_spool_partition_append(p, f->views + 10, 20, 1, &err),
+                ING_ERROR);
+            assert_int_equal(err.sys_errno, EFBIG);
+        }
+        set_fsize_limit(RLIM_INFINITY);
+        append_ok(f, p, 10 + (size_t)round, 1);
+    }
+    signal(SIGXFSZ, SIG_DFL);
+    capture_stop(&cap);
+
+    /* Two incidents, each one line and one recovery line. */
+    assert_int_equal(count_lines(&cap, "segment write failed"), 2);
+    assert_int_equal(count_lines(&cap, "appends succeed again"), 2);
+    assert_true(file_size(path) > before);
+    ing_spool_partition_close(p);
+    verify(f, 0, 12);
+}
+
+static void test_retain_bytes(void **state)
+{
+    struct fixture *f = *state;
+    struct ing_spool_partition *p = five_segments(f);
+    char path[256];
+    static const uint64_t four[] = {3, 6, 9, 12};
+    static const uint64_t one[] = {12};
+
+    segment_path(path, sizeof(path), f, 0, 0);
+    uint64_t total = disk_bytes(f, 0);
+    uint64_t first = (uint64_t)file_size(path);
+    ing_spool_partition_close(p);
+
+    /* Just over the limit by less than the oldest segment: it alone goes. */
+    f->opt.retention_bytes = total - first / 2;
+    p = open_ok(f, 0);
+    assert_int_equal(ing_spool_partition_size_bytes(p), total);
+    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 1);
+    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 0);
+    expect_bases(f, four, 4);
+    assert_int_equal(ing_spool_partition_size_bytes(p), total - first);
+    ing_spool_partition_close(p);
+
+    /* A limit below the active segment: everything else goes, not it. */
+    f->opt.retention_bytes = 1;
+    p = open_ok(f, 0);
+    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 3);
+    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 0);
+    expect_bases(f, one, 1);
+    assert_int_equal(ing_spool_partition_size_bytes(p), disk_bytes(f, 0));
+    assert_int_equal(ing_spool_partition_next_offset(p), 15);
+    ing_spool_partition_close(p);
+    verify_from(f, 0, 12, 15);
+}
+
+/* Offsets go on after deletions, in the process and across a reopen. */
+static void test_retain_then_offsets_continue(void **state)
+{
+    struct fixture *f = *state;
+    struct ing_spool_partition *p;
+    static const uint64_t three[] = {15, 18, 20};
+
+    f->opt.retention_bytes = 1;
+    p = five_segments(f);
+    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 4);
+    append_ok(f, p, 15, 3); /* rolls to 15 */
+    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 1);
+    append_ok(f, p, 18, 2); /* rolls to 18 */
+    uint64_t size = ing_spool_partition_size_bytes(p);
+    ing_spool_partition_close(p);
+
+    p = open_ok(f, 0);
+    assert_int_equal(ing_spool_partition_next_offset(p), 20);
+    assert_int_equal(ing_spool_partition_size_bytes(p), size);
+    append_ok(f, p, 20, 1); /* rolls to 20 */
+    ing_spool_partition_close(p);
+    expect_bases(f, three, 3);
+    verify_from(f, 0, 15, 21);
+}
+
+static void test_retain_age(void **state)
+{
+    struct fixture *f = *state;
+    struct ing_spool_partition *p;
+    uint64_t t = now_ms();
+    const uint64_t hour = 3600 * 1000;
+    static const uint64_t kept[] = {6, 9};
+    static const uint64_t after_roll[] = {6, 9, 12};
+    static const uint64_t last[] = {12};
+
+    f->opt.segment_bytes = 100;
+    p = open_ok(f, 0);
+    for (size_t i = 0; i < 12; i += 3) {
+        append_ok(f, p, i, 3);
+    }
+    ing_spool_partition_close(p);
+    set_mtime_ms(f, 0, t - 3 * hour);
+    set_mtime_ms(f, 3, t - 2 * hour);
+    set_mtime_ms(f, 6, t - 10 * 60 * 1000);
+    set_mtime_ms(f, 9, t - 5 * hour); /* the active one: never deleted */
+
+    f->opt.retention_age_ms = hour;
+    p = open_ok(f, 0);
+    assert_int_equal(ing_spool_partition_retain(p, t), 2);
+    assert_int_equal(ing_spool_partition_retain(p, t), 0);
+    expect_bases(f, kept, 2);
+
+    /* Once rolled, 9 is judged by its last write, five hours ago, but
+     * oldest first: 6, ten minutes old, holds it back until 6 is due. */
+    append_ok(f, p, 12, 3);
+    assert_int_equal(ing_spool_partition_retain(p, t), 0);
+    expect_bases(f, after_roll, 3);
+    assert_int_equal(ing_spool_partition_retain(p, t + hour), 2);
+    assert_int_equal(ing_spool_partition_retain(p, t + 1000 * hour), 0);
+    expect_bases(f, last, 1);
+    ing_spool_partition_close(p);
+    verify_from(f, 0, 12, 15);
+}
+
+/* A segment rolled in this process is aged from its real last write. */
+static void test_retain_age_rolled_here(void **state)
+{
+    struct fixture *f = *state;
+    struct ing_spool_partition *p;
+    static const uint64_t only_active[] = {12};
+
+    f->opt.retention_age_ms = 60 * 1000;
+    p = five_segments(f);
+    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 0);
+    assert_int_equal(ing_spool_partition_retain(p, now_ms() + 61 * 1000), 4);
+    expect_bases(f, only_active, 1);
+    ing_spool_partition_close(p);
+}
+
+/* The forwarder's hook: nothing at or past keep_from is deleted. */
+static void test_retain_keep_from(void **state)
+{
+    struct fixture *f = *state;
+    struct ing_spool_partition *p;
+    static const uint64_t held[] = {6, 9, 12};
+    static const uint64_t freed[] = {12};
+
+    f->opt.retention_bytes = 1;
+    f->opt.retention_age_ms = 1;
+    p = five_segments(f);
+    ing_spool_partition_keep_from(p, 7);
+    assert_int_equal(ing_spool_partition_retain(p, now_ms() + 10000), 2);
+    expect_bases(f, held, 3);
+
+    ing_spool_partition_keep_from(p, 9); /* 6 ends at 9: now delivered */
+    assert_int_equal(ing_spool_partition_retain(p, now_ms() + 10000), 1);
+    ing_spool_partition_keep_from(p, ING_SPOOL_KEEP_NONE);
+    assert_int_equal(ing_spool_partition_retain(p, now_ms() + 10000), 1);
+    expect_bases(f, freed, 1);
+    ing_spool_partition_close(p);
+}
+
+/*
+ * A segment that cannot be unlinked (a directory squatting on its name)
+ * stops retention there, logged once; once it is gone by hand, retention
+ * goes on from it.
+ */
+static void test_retain_unlink_failure(void **state)
+{
+    struct fixture *f = *state;
+    struct ing_spool_partition *p;
+    struct capture cap;
+    char path[256];
+    static const uint64_t held[] = {0, 3, 6, 9, 12};
+    static const uint64_t freed[] = {12};
+
+    f->opt.retention_bytes = 1;
+    p = five_segments(f);
+    segment_path(path, sizeof(path), f, 0, 0);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkdir(path, 0755), 0);
+
+    capture_start(f, &cap);
+    assert_int_equal(ing_spool_partition_retain(p, now_ms()), ING_ERROR);
+    assert_int_equal(ing_spool_partition_retain(p, now_ms()), ING_ERROR);
+    expect_bases(f, held, 5); /* the directory lists as a segment */
+    assert_int_equal(rmdir(path), 0);
+    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 4);
+    capture_stop(&cap);
+
+    assert_int_equal(count_lines(&cap, "unlink() failed"), 1);
+    assert_int_equal(count_lines(&cap, "segment deleted"), 4);
+    expect_bases(f, freed, 1);
+    assert_int_equal(ing_spool_partition_size_bytes(p), disk_bytes(f, 0));
+    ing_spool_partition_close(p);
+}
+
+/* No limit configured: retention deletes nothing, however old or big. */
+static void test_retain_off(void **state)
+{
+    struct fixture *f = *state;
+    struct ing_spool_partition *p = five_segments(f);
+
+    assert_int_equal(ing_spool_partition_retain(p, UINT64_MAX), 0);
+    ing_spool_partition_close(p);
+    verify(f, 0, 15);
+}
+
+/* Counts this process's descriptors open on segment `base` of partition 0. */
+static int fds_on_segment(struct fixture *f, uint64_t base)
+{
+    char want[256];
+    char link[64];
+    char target[256];
+    int n = 0;
+
+    segment_path(want, sizeof(want), f, 0, base);
+    for (int fd = 0; fd < 1024; fd++) {
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        ssize_t len = readlink(link, target, sizeof(target) - 1);
+        if (len <= 0) {
+            continue;
+        }
+        target[len] = '\0';
+        n += strcmp(target, want) == 0;
+    }
+    return n;
+}
+
+/* The descriptor for the sync thread outlives the roll and the close. */
+static void test_sync_fd_survives_roll(void **state)
+{
+    struct fixture *f = *state;
+    struct ing_spool_partition *p;
+    struct stat old_st, st;
+    char path[256];
+    char magic[8];
+
+    f->opt.segment_bytes = 100;
+    f->opt.durable = true;
+    p = open_ok(f, 0);
+    append_ok(f, p, 0, 3);
+    int fd = ing_spool_partition_sync_fd(p);
+    assert_true(fd >= 0);
+    assert_int_equal(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+    assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+
+    append_ok(f, p, 3, 3); /* rolls: the partition closes segment 0 */
+    assert_int_equal(fds_on_segment(f, 0), 1); /* ours alone */
+    int fd2 = ing_spool_partition_sync_fd(p);
+    assert_true(fd2 >= 0);
+    ing_spool_partition_close(p);
+
+    assert_int_equal(fdatasync(fd), 0);
+    segment_path(path, sizeof(path), f, 0, 0);
+    assert_int_equal(stat(path, &old_st), 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_ino, old_st.st_ino);
+    assert_int_equal(st.st_size, old_st.st_size);
+    assert_int_equal(pread(fd, magic, 8, 0), 8);
+    assert_memory_equal(magic, "INGSEG1\n", 8);
+
+    assert_int_equal(fdatasync(fd2), 0);
+    segment_path(path, sizeof(path), f, 0, 3);
+    assert_int_equal(stat(path, &old_st), 0);
+    assert_int_equal(fstat(fd2, &st), 0);
+    assert_int_equal(st.st_ino, old_st.st_ino);
+    close(fd);
+    close(fd2);
+    verify(f, 0, 6);
+}
+
+/*
+ * What can be seen of a durable roll from outside: the old segment is not
+ * left open for a later fsync (it was synced and closed at the roll),
+ * whereas without `durable` it is kept until the next sync; both leave
+ * every directory entry and record in place.
+ */
+static void test_durable_roll(void **state)
+{
+    struct fixture *f = *state;
+    struct ing_spool_partition *p;
+    struct ing_err err;
+
+    f->opt.segment_bytes = 100;
+    f->opt.durable = false;
+    p = open_ok(f, 0);
+    append_ok(f, p, 0, 3);
+    append_ok(f, p, 3, 3);
+    assert_int_equal(fds_on_segment(f, 0), 1);
+    assert_int_equal(ing_spool_partition_sync(p, &err), ING_OK);
+    assert_int_equal(fds_on_segment(f, 0), 0);
+    ing_spool_partition_close(p);
+
+    f->opt.durable = true;
+    p = open_ok(f, 0);
+    append_ok(f, p, 6, 3); /* rolls from 3 to 6 */
+    assert_int_equal(fds_on_segment(f, 3), 0);
+    append_ok(f, p, 9, 3);
+    assert_int_equal(fds_on_segment(f, 6), 0);
+    assert_int_equal(fds_on_segment(f, 9), 1);
+    assert_int_equal(ing_spool_partition_sync(p, &err), ING_OK);
+    ing_spool_partition_close(p);
+    assert_int_equal(verify(f, 0, 12), 4);
+}
+
+/* A failed fsync of the sync thread is answered once, then a new segment. */
+static void test_sync_failed(void **state)
+{
+    struct fixture *f = *state;
+    struct ing_spool_partition *p;
+    struct ing_err err;
+    static const uint64_t two[] = {0, 3};
+
+    f->opt.durable = true;
+    p = open_ok(f, 0);
+    append_ok(f, p, 0, 3);
+
+    ing_spool_partition_sync_failed(p, EIO);
+    errno = 0;
+    assert_int_equal(ing_spool_partition_sync_fd(p), -1);
+    assert_int_equal(errno, EIO);
+    int fd = ing_spool_partition_sync_fd(p);
+    assert_true(fd >= 0);
+    close(fd);
+
+    /* The same error reaches ing_spool_partition_sync if it asks first. */
+    ing_spool_partition_sync_failed(p, 0);
+    assert_int_equal(ing_spool_partition_sync(p, &err), ING_ERROR);
+    assert_int_equal(err.sys_errno, EIO);
+    fd = ing_spool_partition_sync_fd(p);
+    assert_true(fd >= 0);
+    close(fd);
+
+    append_ok(f, p, 3, 1); /* far below segment_bytes, yet a new segment */
+    expect_bases(f, two, 2);
+    ing_spool_partition_close(p);
+    verify(f, 0, 4);
+}
+
 /*
  * Not a test: with ING_SPOOL_BENCH=1, times 1000 x the 489-byte reference
  * event per call into the data directory given by ING_SPOOL_BENCH_DIR (or
@@ -611,6 +1147,18 @@ int main(void)
         T(test_lock),
         T(test_sync),
         T(test_partition_list),
+        T(test_max_bytes),
+        T(test_write_failure_logged_once),
+        T(test_retain_bytes),
+        T(test_retain_then_offsets_continue),
+        T(test_retain_age),
+        T(test_retain_age_rolled_here),
+        T(test_retain_keep_from),
+        T(test_retain_unlink_failure),
+        T(test_retain_off),
+        T(test_sync_fd_survives_roll),
+        T(test_durable_roll),
+        T(test_sync_failed),
         T(test_bench_append),
     };
 #undef T
