@@ -1,8 +1,8 @@
 /*
  * config.c - one table describes every setting: its flag, its environment
- * variable (derived from the flag: --max-body-bytes <-> INGESTD_MAX_BODY_BYTES),
- * its unit, its bounds and its help line.  A value that does not parse or
- * is out of bounds is an error, never a silent default.
+ * variable (derived from the flag: --max-body-bytes <->
+ * INGESTD_MAX_BODY_BYTES), its unit, its bounds and its help line.  A value
+ * that does not parse or is out of bounds is an error, never a silent default.
  */
 #include "config.h"
 
@@ -152,8 +152,8 @@ static bool parse_scaled(const char *text, const char *const *units,
 
 static bool parse_bytes(const char *text, uint64_t *out)
 {
-    static const char *const units[] = {"K", "KiB", "k", "M", "MiB",
-                                        "m", "G", "GiB", "g"};
+    static const char *const units[] = {"K", "KiB", "k",   "M", "MiB",
+                                        "m", "G",   "GiB", "g"};
     static const uint64_t scales[] = {KIB, KIB, KIB, MIB, MIB,
                                       MIB, GIB, GIB, GIB};
 
@@ -185,8 +185,7 @@ static bool parse_listen(struct ing_config *cfg, const char *text)
     if (host_len >= sizeof(cfg->listen_host)) {
         return false;
     }
-    if (!parse_scaled(colon + 1, NULL, NULL, 0, false, &port) ||
-        port > 65535) {
+    if (!parse_scaled(colon + 1, NULL, NULL, 0, false, &port) || port > 65535) {
         return false;
     }
 
@@ -230,8 +229,7 @@ static const char *kind_hint(enum opt_kind kind)
     return "bad value";
 }
 
-static bool parse_number(const struct opt *o, const char *text,
-                         uint64_t *out)
+static bool parse_number(const struct opt *o, const char *text, uint64_t *out)
 {
     switch (o->kind) {
     case OPT_COUNT:
@@ -325,21 +323,23 @@ static void print_usage(FILE *out)
         snprintf(flag, sizeof(flag), "--%s", opts[i].name);
         fprintf(out, "  %-22s %s\n", flag, opts[i].help);
     }
-    fprintf(out, "  %-22s %s\n  %-22s %s\n", "--help", "this text",
-            "--version", "print the version");
+    fprintf(out, "  %-22s %s\n  %-22s %s\n", "--help", "this text", "--version",
+            "print the version");
 }
 
 static bool check_consistency(const struct ing_config *cfg)
 {
     if (cfg->max_decoded_bytes < cfg->max_body_bytes) {
-        fprintf(stderr, "ingestd: --max-decoded-bytes (%zu) must be at least "
-                        "--max-body-bytes (%zu)\n",
+        fprintf(stderr,
+                "ingestd: --max-decoded-bytes (%zu) must be at least "
+                "--max-body-bytes (%zu)\n",
                 cfg->max_decoded_bytes, cfg->max_body_bytes);
         return false;
     }
     if (cfg->max_connections < cfg->threads) {
-        fprintf(stderr, "ingestd: --max-connections (%zu) must be at least "
-                        "--threads (%zu)\n",
+        fprintf(stderr,
+                "ingestd: --max-connections (%zu) must be at least "
+                "--threads (%zu)\n",
                 cfg->max_connections, cfg->threads);
         return false;
     }
@@ -400,10 +400,9 @@ void ing_config_log(const struct ing_config *cfg)
              " ack=%s fsync_interval_ms=%" PRIu64 " retention_bytes=%" PRIu64
              " retention_age_ms=%" PRIu64 " spool_max_bytes=%" PRIu64,
              cfg->listen_host, cfg->listen_port, cfg->threads, cfg->data_dir,
-             cfg->max_header_bytes, cfg->max_body_bytes,
-             cfg->max_decoded_bytes, cfg->max_batch_events,
-             cfg->max_connections, cfg->read_timeout_ms, cfg->idle_timeout_ms,
-             cfg->segment_bytes,
+             cfg->max_header_bytes, cfg->max_body_bytes, cfg->max_decoded_bytes,
+             cfg->max_batch_events, cfg->max_connections, cfg->read_timeout_ms,
+             cfg->idle_timeout_ms, cfg->segment_bytes,
              cfg->ack == ING_ACK_DURABLE ? "durable" : "memory",
              cfg->fsync_interval_ms, cfg->retention_bytes,
              cfg->retention_age_ms, cfg->spool_max_bytes);

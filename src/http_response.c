@@ -15,8 +15,7 @@ void ing_http_date_update(struct ing_http_date *date, time_t now)
     }
     date->second = now;
     gmtime_r(&now, &tm);
-    strftime(date->text, sizeof(date->text), "%a, %d %b %Y %H:%M:%S GMT",
-             &tm);
+    strftime(date->text, sizeof(date->text), "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
 const char *ing_http_reason(int status)
@@ -64,20 +63,19 @@ bool ing_http_response_append(struct ing_http_out *out,
     size_t room = out->cap - out->len;
     char *p = out->data + out->len;
 
-    int n = snprintf(p, room,
-                     "HTTP/1.1 %d %s\r\n"
-                     "Content-Type: application/json\r\n"
-                     "Content-Length: %zu\r\n"
-                     "Date: %s\r\n"
-                     "%s%s\r\n",
-                     answer->status, ing_http_reason(answer->status),
-                     answer->body_len, date->text,
-                     answer->keep_alive
-                         ? (answer->announce_keep_alive
-                                ? "Connection: keep-alive\r\n"
-                                : "")
-                         : "Connection: close\r\n",
-                     answer->extra_headers ? answer->extra_headers : "");
+    int n = snprintf(
+        p, room,
+        "HTTP/1.1 %d %s\r\n"
+        "Content-Type: application/json\r\n"
+        "Content-Length: %zu\r\n"
+        "Date: %s\r\n"
+        "%s%s\r\n",
+        answer->status, ing_http_reason(answer->status), answer->body_len,
+        date->text,
+        answer->keep_alive
+            ? (answer->announce_keep_alive ? "Connection: keep-alive\r\n" : "")
+            : "Connection: close\r\n",
+        answer->extra_headers ? answer->extra_headers : "");
     size_t body_len = answer->omit_body ? 0 : answer->body_len;
     if (n < 0 || (size_t)n + body_len > room) {
         return false;
@@ -90,8 +88,7 @@ bool ing_http_response_append(struct ing_http_out *out,
 
 /* Appends text as the inside of a JSON string: messages are static, but
  * one may hold a quote or a backslash ("invalid \u escape"). */
-static size_t put_json_text(char *buf, size_t cap, size_t len,
-                            const char *text)
+static size_t put_json_text(char *buf, size_t cap, size_t len, const char *text)
 {
     for (const char *p = text; *p != '\0' && len + 2 <= cap; p++) {
         if (*p == '"' || *p == '\\') {
@@ -113,8 +110,8 @@ static size_t put_raw(char *buf, size_t cap, size_t len, const char *text)
     return len + n;
 }
 
-static size_t put_number(char *buf, size_t cap, size_t len,
-                         const char *key, size_t value)
+static size_t put_number(char *buf, size_t cap, size_t len, const char *key,
+                         size_t value)
 {
     char text[64];
 

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ING_OK 0
+#define ING_OK    0
 #define ING_AGAIN (-1)
 #define ING_ERROR (-2)
 

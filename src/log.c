@@ -48,16 +48,16 @@ static size_t log_prefix(char *buf, size_t size, enum ing_log_level level,
         snprintf(worker, sizeof(worker), "w%d", log_worker_id);
     }
 
-    int n = snprintf(buf, size,
-                     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s %s: ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000,
-                     level_names[level], worker, subsystem);
+    int n = snprintf(
+        buf, size,
+        "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s %s: ", tm.tm_year + 1900,
+        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+        now.tv_nsec / 1000000, level_names[level], worker, subsystem);
     return n < 0 ? 0 : (size_t)n;
 }
 
-void ing_log_write(enum ing_log_level level, const char *subsystem,
-                   int errnum, const char *fmt, ...)
+void ing_log_write(enum ing_log_level level, const char *subsystem, int errnum,
+                   const char *fmt, ...)
 {
     char line[1024];
     size_t len = log_prefix(line, sizeof(line), level, subsystem);

@@ -36,27 +36,26 @@ void ing_log_set_worker(int worker_id);
  * Writes one line to stderr.  errnum != 0 appends error="strerror text".
  * Use the macros below, which test the level before formatting anything.
  */
-void ing_log_write(enum ing_log_level level, const char *subsystem,
-                   int errnum, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+void ing_log_write(enum ing_log_level level, const char *subsystem, int errnum,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-#define ING_LOG(level, subsystem, ...)                                     \
-    do {                                                                   \
-        if ((level) >= ing_log_min_level) {                                \
-            ing_log_write((level), (subsystem), 0, __VA_ARGS__);           \
-        }                                                                  \
+#define ING_LOG(level, subsystem, ...)                                         \
+    do {                                                                       \
+        if ((level) >= ing_log_min_level) {                                    \
+            ing_log_write((level), (subsystem), 0, __VA_ARGS__);               \
+        }                                                                      \
     } while (0)
 
-#define ING_LOG_ERRNO(level, subsystem, errnum, ...)                       \
-    do {                                                                   \
-        if ((level) >= ing_log_min_level) {                                \
-            ing_log_write((level), (subsystem), (errnum), __VA_ARGS__);    \
-        }                                                                  \
+#define ING_LOG_ERRNO(level, subsystem, errnum, ...)                           \
+    do {                                                                       \
+        if ((level) >= ing_log_min_level) {                                    \
+            ing_log_write((level), (subsystem), (errnum), __VA_ARGS__);        \
+        }                                                                      \
     } while (0)
 
-#define ING_DEBUG(sub, ...) ING_LOG(ING_LOG_DEBUG, sub, __VA_ARGS__)
-#define ING_INFO(sub, ...) ING_LOG(ING_LOG_INFO, sub, __VA_ARGS__)
-#define ING_WARN(sub, ...) ING_LOG(ING_LOG_WARN, sub, __VA_ARGS__)
+#define ING_DEBUG(sub, ...)     ING_LOG(ING_LOG_DEBUG, sub, __VA_ARGS__)
+#define ING_INFO(sub, ...)      ING_LOG(ING_LOG_INFO, sub, __VA_ARGS__)
+#define ING_WARN(sub, ...)      ING_LOG(ING_LOG_WARN, sub, __VA_ARGS__)
 #define ING_ERROR_LOG(sub, ...) ING_LOG(ING_LOG_ERROR, sub, __VA_ARGS__)
 
 #endif

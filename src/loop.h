@@ -12,9 +12,9 @@
 
 #include <stdint.h>
 
-#define ING_LOOP_READ 0x1u
+#define ING_LOOP_READ  0x1u
 #define ING_LOOP_WRITE 0x2u
-#define ING_LOOP_HUP 0x4u /* peer hung up or error: read to find out */
+#define ING_LOOP_HUP   0x4u /* peer hung up or error: read to find out */
 
 struct ing_loop;
 
@@ -37,8 +37,7 @@ void ing_loop_destroy(struct ing_loop *loop);
 int ing_loop_add(struct ing_loop *loop, int fd, unsigned events, void *ctx);
 
 /* Changes what fd is watched for.  Returns 0, or -1 with errno set. */
-int ing_loop_modify(struct ing_loop *loop, int fd, unsigned events,
-                    void *ctx);
+int ing_loop_modify(struct ing_loop *loop, int fd, unsigned events, void *ctx);
 
 /* Stops watching fd (closing fd does this too).  Returns 0 or -1. */
 int ing_loop_remove(struct ing_loop *loop, int fd);

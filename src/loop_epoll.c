@@ -83,8 +83,7 @@ int ing_loop_add(struct ing_loop *loop, int fd, unsigned events, void *ctx)
     return loop_ctl(loop, EPOLL_CTL_ADD, fd, events, ctx);
 }
 
-int ing_loop_modify(struct ing_loop *loop, int fd, unsigned events,
-                    void *ctx)
+int ing_loop_modify(struct ing_loop *loop, int fd, unsigned events, void *ctx)
 {
     return loop_ctl(loop, EPOLL_CTL_MOD, fd, events, ctx);
 }

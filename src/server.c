@@ -26,8 +26,8 @@
 static int listen_socket(const struct addrinfo *ai)
 {
     int one = 1;
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    0);
+    int fd =
+        socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
     if (fd < 0) {
         return -1;
@@ -87,10 +87,9 @@ static int workers_start(struct ing_worker *workers,
             ing_worker_fini(w);
             return ING_ERROR;
         }
-        if (ing_loop_add(w->loop, w->listen_fd, ING_LOOP_READ,
-                         &w->listen_fd) != 0) {
-            ING_LOG_ERRNO(ING_LOG_ERROR, "server", errno,
-                          "epoll_ctl() failed");
+        if (ing_loop_add(w->loop, w->listen_fd, ING_LOOP_READ, &w->listen_fd) !=
+            0) {
+            ING_LOG_ERRNO(ING_LOG_ERROR, "server", errno, "epoll_ctl() failed");
             ing_worker_fini(w);
             return ING_ERROR;
         }
@@ -155,8 +154,8 @@ int ing_server_run(const struct ing_config *cfg)
     ing_config_log(cfg);
     int status = 0;
     if (workers_start(workers, cfg, &started) == ING_OK) {
-        ING_INFO("server", "listening addr=%s:%u workers=%zu",
-                 cfg->listen_host, cfg->listen_port, started);
+        ING_INFO("server", "listening addr=%s:%u workers=%zu", cfg->listen_host,
+                 cfg->listen_port, started);
         int sig = wait_for_signal(&set);
         ING_INFO("server", "shutting down signal=%s", strsignal(sig));
     } else {

@@ -179,8 +179,8 @@ static int conn_flush(struct ing_conn *c)
 
 static int conn_write_pending(struct ing_conn *c)
 {
-    ssize_t n = write(c->fd, c->out->data + c->out_off,
-                      c->out_len - c->out_off);
+    ssize_t n =
+        write(c->fd, c->out->data + c->out_off, c->out_len - c->out_off);
 
     if (n < 0) {
         return errno == EAGAIN || errno == EINTR ? ING_AGAIN : ING_ERROR;
@@ -194,9 +194,8 @@ static int conn_write_pending(struct ing_conn *c)
     return ING_OK;
 }
 
-void ing_conn_answer(struct ing_conn *c, int status,
-                     const char *extra_headers, const char *body,
-                     size_t body_len)
+void ing_conn_answer(struct ing_conn *c, int status, const char *extra_headers,
+                     const char *body, size_t body_len)
 {
     struct ing_worker *w = c->worker;
     struct ing_http_answer a = {
@@ -251,8 +250,7 @@ void ing_conn_answer_error(struct ing_conn *c, const struct ing_err *err,
 static int conn_fail(struct ing_conn *c, const struct ing_err *err)
 {
     ING_DEBUG("conn", "request rejected status=%d reason=\"%s\" offset=%zu",
-              (int)err->code, err->message ? err->message : "",
-              err->offset);
+              (int)err->code, err->message ? err->message : "", err->offset);
     ing_conn_answer_error(c, err, true);
     return ING_ERROR;
 }
@@ -280,10 +278,9 @@ static int conn_rebase_head(struct ing_conn *c)
         return ING_OK;
     }
     ing_err_clear(&err);
-    int rc = ing_http_request_parse(c->in->data + c->in_start,
-                                    c->in_len - c->in_start,
-                                    c->worker->cfg->max_header_bytes,
-                                    &c->req, &err);
+    int rc = ing_http_request_parse(
+        c->in->data + c->in_start, c->in_len - c->in_start,
+        c->worker->cfg->max_header_bytes, &c->req, &err);
     assert(rc > 0);
     return rc > 0 ? ING_OK : ING_ERROR;
 }
@@ -337,7 +334,8 @@ static int conn_check_head(struct ing_conn *c)
 
     ing_err_clear(&err);
     if (c->req.expect_unsupported) {
-        ing_err_set(&err, ING_ERR_EXPECTATION, "unsupported Expect value", ING_ERR_NONE);
+        ing_err_set(&err, ING_ERR_EXPECTATION, "unsupported Expect value",
+                    ING_ERR_NONE);
         return conn_fail(c, &err);
     }
     if (c->req.has_content_length &&
@@ -372,10 +370,9 @@ static int conn_parse_head(struct ing_conn *c)
     struct ing_err err;
 
     ing_err_clear(&err);
-    int rc = ing_http_request_parse(c->in->data + c->in_start,
-                                    c->in_len - c->in_start,
-                                    c->worker->cfg->max_header_bytes,
-                                    &c->req, &err);
+    int rc = ing_http_request_parse(
+        c->in->data + c->in_start, c->in_len - c->in_start,
+        c->worker->cfg->max_header_bytes, &c->req, &err);
     if (rc == ING_AGAIN) {
         return ING_AGAIN;
     }
@@ -386,8 +383,7 @@ static int conn_parse_head(struct ing_conn *c)
     return conn_check_head(c);
 }
 
-static int conn_body_chunked(struct ing_conn *c, char **body,
-                             size_t *body_len)
+static int conn_body_chunked(struct ing_conn *c, char **body, size_t *body_len)
 {
     size_t body_start = c->in_start + c->req.head_bytes;
     struct ing_err err;
@@ -416,9 +412,8 @@ static int conn_body_chunked(struct ing_conn *c, char **body,
 
 static int conn_body_sized(struct ing_conn *c, char **body, size_t *body_len)
 {
-    size_t length = c->req.has_content_length
-                        ? (size_t)c->req.content_length
-                        : 0;
+    size_t length =
+        c->req.has_content_length ? (size_t)c->req.content_length : 0;
     size_t need = c->req.head_bytes + length;
 
     if (c->in_len - c->in_start < need) {
@@ -451,9 +446,8 @@ static void conn_process(struct ing_conn *c)
 {
     struct ing_http_out *staged = &c->worker->out;
 
-    while (c->in != NULL && c->in_start < c->in_len &&
-           !c->close_after_write && c->out == NULL &&
-           staged->cap - staged->len >= ANSWER_ROOM) {
+    while (c->in != NULL && c->in_start < c->in_len && !c->close_after_write &&
+           c->out == NULL && staged->cap - staged->len >= ANSWER_ROOM) {
         char *body = NULL;
         size_t body_len = 0;
         int rc = ING_OK;
@@ -530,8 +524,7 @@ static bool conn_work(struct ing_conn *c, bool request_started)
             return false;
         }
     } while (c->requests_done > done && c->out == NULL &&
-             !c->close_after_write && c->in != NULL &&
-             c->in_start < c->in_len);
+             !c->close_after_write && c->in != NULL && c->in_start < c->in_len);
 
     conn_settle(c, request_started || c->requests_done != done_before);
     return true;
@@ -553,8 +546,7 @@ static void conn_read(struct ing_conn *c)
     }
 
     bool starting = c->in_start == c->in_len;
-    ssize_t n = read(c->fd, c->in->data + c->in_len,
-                     c->in->cap - c->in_len);
+    ssize_t n = read(c->fd, c->in->data + c->in_len, c->in->cap - c->in_len);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
         return;
     }

@@ -27,9 +27,9 @@
 /* Which timeout a connection is waiting under. */
 enum conn_timer {
     CONN_TIMER_NONE,
-    CONN_TIMER_RECV,  /* a request has started: read timeout */
-    CONN_TIMER_WRITE, /* output is blocked: write timeout */
-    CONN_TIMER_IDLE,  /* keep-alive between requests: idle timeout */
+    CONN_TIMER_RECV,   /* a request has started: read timeout */
+    CONN_TIMER_WRITE,  /* output is blocked: write timeout */
+    CONN_TIMER_IDLE,   /* keep-alive between requests: idle timeout */
     CONN_TIMER_LINGER, /* answered and half-closed: drain, then close */
     CONN_TIMER_COUNT,
 };
@@ -178,9 +178,8 @@ void ing_route_request(struct ing_conn *c, char *body, size_t body_len);
  * decided here (the request's wish, unless the connection is closing or
  * the worker is draining); extra_headers is NULL or CRLF-ended lines.
  */
-void ing_conn_answer(struct ing_conn *c, int status,
-                     const char *extra_headers, const char *body,
-                     size_t body_len);
+void ing_conn_answer(struct ing_conn *c, int status, const char *extra_headers,
+                     const char *body, size_t body_len);
 
 /* Queues the JSON error answer for err; close forces Connection: close
  * (for errors after which the request framing cannot be trusted). */

@@ -54,8 +54,7 @@ static int ingest_decode(struct ing_conn *c, char **body, size_t *len,
     struct ing_worker *w = c->worker;
     enum ing_body_encoding enc;
 
-    if (ing_body_encoding_parse(c->req.content_encoding, &enc, err) !=
-        ING_OK) {
+    if (ing_body_encoding_parse(c->req.content_encoding, &enc, err) != ING_OK) {
         return ING_ERROR;
     }
     if (enc == ING_BODY_IDENTITY) {
@@ -103,12 +102,13 @@ static void route_ingest(struct ing_conn *c, char *body, size_t len)
     }
 
     if (ingest_decode(c, &body, &len, &err) != ING_OK ||
-        ing_event_batch_parse(w->scratch, body, len, format, &w->limits,
-                              &batch, &err) != ING_OK) {
-        ING_DEBUG("ingest", "rejected status=%d reason=\"%s\" index=%zu "
-                            "offset=%zu",
-                  (int)err.code, err.message ? err.message : "",
-                  err.index, err.offset);
+        ing_event_batch_parse(w->scratch, body, len, format, &w->limits, &batch,
+                              &err) != ING_OK) {
+        ING_DEBUG("ingest",
+                  "rejected status=%d reason=\"%s\" index=%zu "
+                  "offset=%zu",
+                  (int)err.code, err.message ? err.message : "", err.index,
+                  err.offset);
         ing_conn_answer_error(c, &err, false);
         return;
     }

@@ -30,9 +30,9 @@ struct ing_sync {
     bool stop;
     int result_errno;
 
-    int done_fd;   /* eventfd, readable when an fsync finished */
-    bool busy;     /* worker's view: a request is in flight */
-    unsigned id;   /* the worker's id, for log lines */
+    int done_fd; /* eventfd, readable when an fsync finished */
+    bool busy;   /* worker's view: a request is in flight */
+    unsigned id; /* the worker's id, for log lines */
 };
 
 /* Creates the eventfd and starts the thread.  Returns 0 or -1 (logged).

@@ -19,10 +19,10 @@
 /* Small buffers hold the head limit plus a typical single-event body. */
 #define SMALL_BUFFER_MIN (16 * 1024)
 /* Staging for answers: pipelined answers leave in one write. */
-#define OUT_STAGING_BYTES (64 * 1024)
-#define ACCEPT_BURST 64
-#define EVENTS_PER_WAIT 128
-#define TICK_MS 100
+#define OUT_STAGING_BYTES  (64 * 1024)
+#define ACCEPT_BURST       64
+#define EVENTS_PER_WAIT    128
+#define TICK_MS            100
 #define GROUP_EXTRA_EVENTS 4096
 
 static uint64_t clock_ms(clockid_t clock)
@@ -248,8 +248,8 @@ static void worker_refuse(int fd)
 static void worker_accept(struct ing_worker *w)
 {
     for (int i = 0; i < ACCEPT_BURST; i++) {
-        int fd = accept4(w->listen_fd, NULL, NULL,
-                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd =
+            accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE) {
                 ING_LOG_ERRNO(ING_LOG_WARN, "worker", errno,
@@ -362,8 +362,8 @@ void *ing_worker_main(void *arg)
     uint64_t last_sweep_ms = w->now_ms;
 
     ing_log_set_worker((int)w->id);
-    while (!w->draining || (w->conn_count > 0 &&
-                            w->now_ms < w->drain_deadline_ms)) {
+    while (!w->draining ||
+           (w->conn_count > 0 && w->now_ms < w->drain_deadline_ms)) {
         int n = ing_loop_wait(w->loop, events, EVENTS_PER_WAIT, TICK_MS);
         if (n < 0) {
             ING_LOG_ERRNO(ING_LOG_ERROR, "worker", errno,

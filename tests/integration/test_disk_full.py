@@ -18,7 +18,6 @@ import time
 import pytest
 
 from conftest import segment_paths, spool_check, wait_for_log
-from httpclient import build_request
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
 BATCH = 50

@@ -70,6 +70,13 @@ def truncate_mid_payload(path, last, n):
     return keep, n - 1
 
 
+def truncate_first_record(path, last, n):
+    """Only the segment header and a piece of its first record remain."""
+    with open(path, "r+b") as f:
+        f.truncate(16 + 10)
+    return 10, last.base
+
+
 def append_garbage(path, last, n):
     garbage = random.Random(4).randbytes(100)
     with open(path, "ab") as f:
@@ -111,7 +118,8 @@ def repeat_last_record(path, last, n):
     return 24 + length, n
 
 
-DAMAGE = [truncate_mid_header, truncate_mid_payload, append_garbage,
+DAMAGE = [truncate_mid_header, truncate_mid_payload,
+          truncate_first_record, append_garbage,
           append_zeros, append_framed_garbage, flip_last_crc,
           repeat_last_record]
 
@@ -148,14 +156,21 @@ def test_damaged_tail_is_cut_and_offsets_continue(start_server,
     rc, report = spool_check(data)
     assert rc == 0, f"check after new events:\n{report}"
 
+    again = start_server(args=SEGMENT_ARGS, threads=1, data_dir=data)
+    log = wait_for_log(again, "server: listening")
+    assert "cut torn tail" not in log, log
+    assert again.stop() == 0
 
+
+@pytest.mark.parametrize("kept", [0, 7, 15])
 def test_segment_header_cut_short_by_a_roll_is_rewritten(start_server,
-                                                         stopped_spool):
+                                                         stopped_spool, kept):
     """A crash in a roll can leave a new segment shorter than its header."""
     data, events, last = stopped_spool
     base = len(events)
     torn = last.path.with_name(f"{base:020d}.seg")
-    torn.write_bytes(b"INGSEG1")
+    header = b"INGSEG1\n" + base.to_bytes(8, "little")
+    torn.write_bytes(header[:kept])
 
     server = start_server(args=SEGMENT_ARGS, threads=1, data_dir=data)
     log = wait_for_log(server, "server: listening")

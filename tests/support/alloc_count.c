@@ -26,8 +26,14 @@ extern void *__libc_realloc(void *ptr, size_t size);
 extern void *__libc_memalign(size_t align, size_t size);
 extern void __libc_free(void *ptr);
 
-enum { COUNT_MALLOC, COUNT_CALLOC, COUNT_REALLOC, COUNT_ALIGNED, COUNT_FREE,
-       COUNT_SLOTS };
+enum {
+    COUNT_MALLOC,
+    COUNT_CALLOC,
+    COUNT_REALLOC,
+    COUNT_ALIGNED,
+    COUNT_FREE,
+    COUNT_SLOTS
+};
 
 static _Atomic uint64_t local_counts[COUNT_SLOTS];
 static _Atomic uint64_t *counts = local_counts;

@@ -1,9 +1,9 @@
 /* config_test.c - flags, environment and their errors. */
+#include <cmocka.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,11 +51,20 @@ static void test_defaults_follow_design(void **state)
 static void test_flags_with_units(void **state)
 {
     struct ing_config cfg;
-    const char *const argv[] = {"serve",           "--listen",       "127.0.0.1:9000",
-                    "--max-body-bytes", "2M",            "--read-timeout",
-                    "250ms",           "--idle-timeout", "2m",
-                    "--threads",       "3",              "--segment-bytes",
-                    "64KiB",           NULL};
+    const char *const argv[] = {"serve",
+                                "--listen",
+                                "127.0.0.1:9000",
+                                "--max-body-bytes",
+                                "2M",
+                                "--read-timeout",
+                                "250ms",
+                                "--idle-timeout",
+                                "2m",
+                                "--threads",
+                                "3",
+                                "--segment-bytes",
+                                "64KiB",
+                                NULL};
 
     (void)state;
     assert_int_equal(parse(&cfg, argv), 0);
@@ -82,13 +91,13 @@ static void test_ipv6_listen_address(void **state)
 static void test_bad_values_are_errors(void **state)
 {
     static const char *const bad[][2] = {
-        {"--threads", "0"},          {"--threads", "1x"},
-        {"--max-body-bytes", "-1"},  {"--max-body-bytes", "1T"},
-        {"--read-timeout", "5"},     {"--read-timeout", "5 s"},
-        {"--listen", "8080"},        {"--listen", "host:70000"},
-        {"--listen", ":80"},         {"--log-level", "verbose"},
-        {"--max-depth", "1"},        {"--max-body-bytes", ""},
-        {"--data-dir", ""},          {"--max-connections", "99999999999"},
+        {"--threads", "0"},         {"--threads", "1x"},
+        {"--max-body-bytes", "-1"}, {"--max-body-bytes", "1T"},
+        {"--read-timeout", "5"},    {"--read-timeout", "5 s"},
+        {"--listen", "8080"},       {"--listen", "host:70000"},
+        {"--listen", ":80"},        {"--log-level", "verbose"},
+        {"--max-depth", "1"},       {"--max-body-bytes", ""},
+        {"--data-dir", ""},         {"--max-connections", "99999999999"},
     };
     struct ing_config cfg;
 
@@ -114,8 +123,8 @@ static void test_unknown_flag_and_extra_argument(void **state)
 static void test_decoded_limit_below_body_limit(void **state)
 {
     struct ing_config cfg;
-    const char *const argv[] = {"serve", "--max-body-bytes", "2M",
-                    "--max-decoded-bytes", "1M", NULL};
+    const char *const argv[] = {
+        "serve", "--max-body-bytes", "2M", "--max-decoded-bytes", "1M", NULL};
 
     (void)state;
     assert_int_equal(parse(&cfg, argv), 2);

@@ -1,9 +1,9 @@
 /* http_response_test.c - answer framing and the JSON error body. */
+#include <cmocka.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
 
 #include <string.h>
 
@@ -24,7 +24,8 @@ static void test_answer_has_fixed_headers(void **state)
     char buf[512];
     struct ing_http_out out = {buf, 0, sizeof(buf)};
     struct ing_http_date date = {.second = -1};
-    struct ing_http_answer a = {.status = 202, .keep_alive = true,
+    struct ing_http_answer a = {.status = 202,
+                                .keep_alive = true,
                                 .body = "{\"status\":\"queued\"}",
                                 .body_len = 19};
 
@@ -45,9 +46,11 @@ static void test_close_keepalive_and_head(void **state)
     char buf[512];
     struct ing_http_out out = {buf, 0, sizeof(buf)};
     struct ing_http_date date = {0};
-    struct ing_http_answer a = {.status = 405, .keep_alive = false,
+    struct ing_http_answer a = {.status = 405,
+                                .keep_alive = false,
                                 .extra_headers = "Allow: POST\r\n",
-                                .body = "{}", .body_len = 2,
+                                .body = "{}",
+                                .body_len = 2,
                                 .omit_body = true};
 
     (void)state;
@@ -71,8 +74,8 @@ static void test_answer_that_does_not_fit_leaves_out_unchanged(void **state)
     char buf[64];
     struct ing_http_out out = {buf, 10, sizeof(buf)};
     struct ing_http_date date = {0};
-    struct ing_http_answer a = {.status = 200, .keep_alive = true,
-                                .body = "{}", .body_len = 2};
+    struct ing_http_answer a = {
+        .status = 200, .keep_alive = true, .body = "{}", .body_len = 2};
 
     (void)state;
     assert_false(ing_http_response_append(&out, &a, &date));
@@ -99,8 +102,8 @@ static void test_error_body_carries_details_and_escapes(void **state)
     ing_err_clear(&err);
     ing_err_set(&err, ING_ERR_UNAVAILABLE, "spool full", ING_ERR_NONE);
     ing_http_error_body(body, sizeof(body), &err);
-    assert_string_equal(body,
-                        "{\"status\":\"unavailable\",\"error\":\"spool full\"}");
+    assert_string_equal(
+        body, "{\"status\":\"unavailable\",\"error\":\"spool full\"}");
 }
 
 static void test_error_body_is_cut_not_overrun(void **state)
