@@ -75,10 +75,15 @@ static int listen_open(const struct ing_config *cfg, int *out)
     return ING_OK;
 }
 
-static int workers_start(struct ing_worker *workers,
-                         const struct ing_config *cfg, size_t *started)
+/*
+ * Everything that can fail is opened for every worker (spool partitions,
+ * listening sockets) before the first thread starts, so no request is
+ * answered by a server that is about to exit.
+ */
+static int workers_open(struct ing_worker *workers,
+                        const struct ing_config *cfg, size_t *opened)
 {
-    *started = 0;
+    *opened = 0;
     for (size_t i = 0; i < cfg->threads; i++) {
         struct ing_worker *w = &workers[i];
 
@@ -87,17 +92,26 @@ static int workers_start(struct ing_worker *workers,
             ing_worker_fini(w);
             return ING_ERROR;
         }
+        (*opened)++;
         if (ing_loop_add(w->loop, w->listen_fd, ING_LOOP_READ, &w->listen_fd) !=
             0) {
             ING_LOG_ERRNO(ING_LOG_ERROR, "server", errno, "epoll_ctl() failed");
-            ing_worker_fini(w);
             return ING_ERROR;
         }
-        int rc = pthread_create(&w->thread, NULL, ing_worker_main, w);
+    }
+    return ING_OK;
+}
+
+static int workers_start(struct ing_worker *workers, size_t count,
+                         size_t *started)
+{
+    *started = 0;
+    for (size_t i = 0; i < count; i++) {
+        int rc = pthread_create(&workers[i].thread, NULL, ing_worker_main,
+                                &workers[i]);
         if (rc != 0) {
             ING_LOG_ERRNO(ING_LOG_ERROR, "server", rc,
                           "pthread_create() failed");
-            ing_worker_fini(w);
             return ING_ERROR;
         }
         (*started)++;
@@ -105,21 +119,24 @@ static int workers_start(struct ing_worker *workers,
     return ING_OK;
 }
 
-static int workers_stop(struct ing_worker *workers, size_t count)
+static int workers_stop(struct ing_worker *workers, size_t started,
+                        size_t opened)
 {
     int status = 0;
     uint64_t one = 1;
 
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < started; i++) {
         atomic_store(&workers[i].stop_requested, true);
         ssize_t unused = write(workers[i].wake_fd, &one, sizeof(one));
         (void)unused;
     }
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < started; i++) {
         pthread_join(workers[i].thread, NULL);
         if (workers[i].exit_status != 0) {
             status = 1;
         }
+    }
+    for (size_t i = 0; i < opened; i++) {
         ing_worker_fini(&workers[i]);
     }
     return status;
@@ -153,7 +170,9 @@ int ing_server_run(const struct ing_config *cfg)
 
     ing_config_log(cfg);
     int status = 0;
-    if (workers_start(workers, cfg, &started) == ING_OK) {
+    size_t opened = 0;
+    if (workers_open(workers, cfg, &opened) == ING_OK &&
+        workers_start(workers, opened, &started) == ING_OK) {
         ING_INFO("server", "listening addr=%s:%u workers=%zu", cfg->listen_host,
                  cfg->listen_port, started);
         int sig = wait_for_signal(&set);
@@ -162,7 +181,7 @@ int ing_server_run(const struct ing_config *cfg)
         status = 1;
     }
 
-    if (workers_stop(workers, started) != 0) {
+    if (workers_stop(workers, started, opened) != 0) {
         status = 1;
     }
     free(workers);

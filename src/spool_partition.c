@@ -50,6 +50,7 @@ struct ing_spool_partition {
     bool retain_failing; /* the last unlink failed: do not log again */
     const char *failing; /* cause of the failing appends, NULL if none */
     uint64_t failed_appends;              /* in the current incident */
+    uint64_t last_failure_ms;             /* CLOCK_MONOTONIC_COARSE */
     struct ing_spool_retention retention; /* the closed segments */
     size_t chunk_events;
     struct iovec *iov;      /* two per event: header, payload */
@@ -509,6 +510,19 @@ uint64_t ing_spool_partition_size_bytes(const struct ing_spool_partition *p)
     return p->retention.closed_bytes + p->seg_size;
 }
 
+/* An incident ends only after appends have succeeded this long without a
+ * failure: on a nearly full disk small appends still fit while large ones
+ * fail, and each alternation must not log a pair of lines. */
+#define INCIDENT_QUIET_MS 1000
+
+static uint64_t coarse_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /*
  * One incident, one line: its first failure, and another only if the
  * cause changes (a full spool that becomes a failing disk), so a client
@@ -518,6 +532,7 @@ static int append_failed(struct ing_spool_partition *p, const char *what,
                          int errnum, struct ing_err *err)
 {
     p->failed_appends++;
+    p->last_failure_ms = coarse_ms();
     if (p->failing == NULL || strcmp(p->failing, what) != 0) {
         char name[ING_SPOOL_SEGMENT_NAME_BYTES];
 
@@ -535,7 +550,8 @@ static int append_failed(struct ing_spool_partition *p, const char *what,
 
 static void append_succeeded(struct ing_spool_partition *p)
 {
-    if (p->failing == NULL) {
+    if (p->failing == NULL ||
+        coarse_ms() - p->last_failure_ms < INCIDENT_QUIET_MS) {
         return;
     }
     ING_INFO(

@@ -1,9 +1,10 @@
 /* http_response_test.c - answer framing and the JSON error body. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include <string.h>
 

@@ -1,9 +1,10 @@
 /* pool_test.c - buffers are recycled, and the large ones are capped. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include "pool.h"
 

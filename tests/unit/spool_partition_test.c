@@ -707,6 +707,7 @@ static void test_max_bytes(void **state)
         assert_int_equal(err.sys_errno, 0);
     }
     assert_int_equal(ing_spool_partition_retain(p, now_ms()), 1);
+    usleep(1100 * 1000); /* an incident ends after 1 s without failure */
     append_ok(f, p, 15, 1);
     capture_stop(&cap);
 
@@ -746,6 +747,7 @@ static void test_write_failure_logged_once(void **state)
             assert_int_equal(err.sys_errno, EFBIG);
         }
         set_fsize_limit(RLIM_INFINITY);
+        usleep(1100 * 1000); /* an incident ends after 1 s without failure */
         append_ok(f, p, 10 + (size_t)round, 1);
     }
     signal(SIGXFSZ, SIG_DFL);
@@ -757,6 +759,44 @@ static void test_write_failure_logged_once(void **state)
     assert_true(file_size(path) > before);
     ing_spool_partition_close(p);
     verify(f, 0, 12);
+}
+
+/*
+ * A nearly full disk: small appends fit while large ones fail.  Failures
+ * and successes alternating quickly are one incident, one line; it ends
+ * only after a second without failure.
+ */
+static void test_alternating_failures_are_one_incident(void **state)
+{
+    struct fixture *f = *state;
+    struct ing_spool_partition *p = open_ok(f, 0);
+    struct ing_err err;
+    struct capture cap;
+    char path[256];
+
+    append_ok(f, p, 0, 10);
+    segment_path(path, sizeof(path), f, 0, 0);
+
+    capture_start(f, &cap);
+    signal(SIGXFSZ, SIG_IGN);
+    for (int round = 0; round < 5; round++) {
+        set_fsize_limit((rlim_t)file_size(path) + 200);
+        assert_int_equal(
+            ing_spool_partition_append(p, f->views + 11, 20, 1, &err),
+            ING_ERROR);
+        append_ok(f, p, 10 + (size_t)round, 1);
+        set_fsize_limit(RLIM_INFINITY);
+    }
+    usleep(1100 * 1000);
+    append_ok(f, p, 15, 1);
+    signal(SIGXFSZ, SIG_DFL);
+    capture_stop(&cap);
+
+    assert_int_equal(count_lines(&cap, "segment write failed"), 1);
+    assert_int_equal(count_lines(&cap, "appends succeed again"), 1);
+    assert_non_null(strstr(cap.text, "failed_appends=5"));
+    ing_spool_partition_close(p);
+    verify(f, 0, 16);
 }
 
 static void test_retain_bytes(void **state)
@@ -1149,6 +1189,7 @@ int main(void)
         T(test_partition_list),
         T(test_max_bytes),
         T(test_write_failure_logged_once),
+        T(test_alternating_failures_are_one_incident),
         T(test_retain_bytes),
         T(test_retain_then_offsets_continue),
         T(test_retain_age),
