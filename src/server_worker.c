@@ -24,6 +24,9 @@
 #define EVENTS_PER_WAIT    128
 #define TICK_MS            100
 #define GROUP_EXTRA_EVENTS 4096
+/* After an answer that closes: how long to drain what the client still
+ * sends, so that our close does not reset the answer away. */
+#define LINGER_MS 2000
 
 static uint64_t clock_ms(clockid_t clock)
 {
@@ -122,6 +125,7 @@ int ing_worker_init(struct ing_worker *w, unsigned id,
     w->timeout_ms[CONN_TIMER_RECV] = cfg->read_timeout_ms;
     w->timeout_ms[CONN_TIMER_WRITE] = cfg->write_timeout_ms;
     w->timeout_ms[CONN_TIMER_IDLE] = cfg->idle_timeout_ms;
+    w->timeout_ms[CONN_TIMER_LINGER] = LINGER_MS;
     worker_clock(w);
 
     /* A group holds a whole batch plus the single events around it. */

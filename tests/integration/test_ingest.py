@@ -274,3 +274,20 @@ def test_many_keepalive_requests_on_many_connections(server):
         for c in clients:
             c.close()
     assert len(server.read_events()) == 400
+
+
+def test_413_survives_a_client_that_keeps_sending(start_server):
+    """The server half-closes and drains after a 413 instead of closing at
+    once: a close with unread input would reset the connection and the
+    client, still sending its body, would never see the answer."""
+    server = start_server(["--max-body-bytes", "1K"])
+    chunk = b"x" * 65536
+    with server.client() as c:
+        c.send(b"POST /ingest HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n"
+               % (40 * len(chunk)))
+        for _ in range(40):  # slower than the server's 100 ms timer tick
+            c.send(chunk)
+            time.sleep(0.02)
+        r = c.read_response()
+        assert r.status == 413
+        assert c.is_closed()
