@@ -303,9 +303,9 @@ static void run_limits(const char *body, size_t len,
  *  - a key holding "\u0000": jansson cannot store it and refuses;
  *  - nesting: jansson stops at 2048 levels, the validator (as called
  *    here) at ING_JSON_DEPTH_MAX = 1024;
- *  - one NUL byte after a top-level number ("123\0"): jansson's number
- *    lexer takes it for the end of the input and accepts, the validator
- *    rightly calls it trailing data (JSONTestSuite's
+ *  - a NUL byte right after a top-level number ("123\0", "22\0 "):
+ *    jansson's number lexer takes it for the end of the input and
+ *    accepts, the validator rightly calls it trailing data (JSONTestSuite's
  *    n_multidigit_number_then_00).
  */
 static bool jansson_known_difference(const char *body, size_t len, int ours,
@@ -318,7 +318,8 @@ static bool jansson_known_difference(const char *body, size_t len, int ours,
         return code == json_error_numeric_overflow ||
                code == json_error_null_byte_in_key;
     }
-    if (len > 0 && err->offset == len - 1 && body[len - 1] == '\0') {
+    if (err->offset > 0 && err->offset < len && body[err->offset] == '\0' &&
+        body[err->offset - 1] >= '0' && body[err->offset - 1] <= '9') {
         return true;
     }
     return strcmp(err->message, "nesting too deep") == 0;

@@ -590,6 +590,28 @@ static int zstd_stalled(const ZSTD_outBuffer *dst, size_t in_pos,
 }
 
 /*
+ * RFC 8878 §3.1: a frame starts with the zstd magic or a skippable one.
+ * libzstd also knows the pre-1.0 "legacy" formats, but decodes them only
+ * into heap buffers, which a static DCtx refuses as a memory error: that
+ * would answer a client's 8 bytes with a 500 and an error log line.  So
+ * any other magic is refused here, as the bad frame it is to RFC 8878.
+ * Fewer than 4 bytes are left for zstd to call truncated.
+ */
+static bool zstd_magic_ok(const ZSTD_inBuffer *src)
+{
+    const unsigned char *p = (const unsigned char *)src->src + src->pos;
+    uint32_t magic;
+
+    if (src->size - src->pos < 4) {
+        return true;
+    }
+    magic = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+            (uint32_t)p[3] << 24;
+    return magic == ZSTD_MAGICNUMBER ||
+           (magic & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START;
+}
+
+/*
  * ZSTD_decompressStream returns 0 at the end of each frame and starts the
  * next one on the next call, so concatenated frames (RFC 8878 §3.1) and
  * skippable frames need nothing special.
@@ -612,6 +634,13 @@ static int decode_zstd(struct ing_body_decoder *d, const char *in,
 
         if (!frame_open) {
             frame_start = src.pos;
+            if (!zstd_magic_ok(&src)) {
+                rc = ing_err_set(err, ING_ERR_BAD_REQUEST,
+                                 frame_done ? zstd_msgs.trailing
+                                            : zstd_msgs.corrupt,
+                                 frame_start);
+                break;
+            }
         }
         hint = ZSTD_decompressStream(d->zstd, &dst, &src);
         if (ZSTD_isError(hint)) {

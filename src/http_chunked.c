@@ -399,3 +399,17 @@ int ing_http_chunked_decode(struct ing_http_chunked *d, char *buf, size_t len,
     }
     return d->state == ING_HTTP_CHUNKED_FAILED ? ING_ERROR : ING_AGAIN;
 }
+
+size_t ing_http_chunked_compact(struct ing_http_chunked *d, char *buf,
+                                size_t len)
+{
+    size_t gap = d->raw_consumed - d->decoded_bytes;
+
+    if (gap == 0) {
+        return len;
+    }
+    memmove(buf + d->decoded_bytes, buf + d->raw_consumed,
+            len - d->raw_consumed);
+    d->raw_consumed = d->decoded_bytes;
+    return len - gap;
+}

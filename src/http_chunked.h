@@ -105,4 +105,15 @@ void ing_http_chunked_init(struct ing_http_chunked *d, size_t max_body_bytes,
 int ing_http_chunked_decode(struct ing_http_chunked *d, char *buf, size_t len,
                             struct ing_err *err);
 
+/*
+ * Reclaims the consumed framing: moves the raw bytes not yet decoded,
+ * buf[d->raw_consumed .. len), down to buf + d->decoded_bytes, and returns
+ * the new length of the body region.  Call between ing_http_chunked_decode
+ * calls that returned ING_AGAIN, when the buffer is full, so that a body of
+ * many small chunks needs room for its decoded size, not its raw size.
+ * Any thread; the decoder's owner only.
+ */
+size_t ing_http_chunked_compact(struct ing_http_chunked *d, char *buf,
+                                size_t len);
+
 #endif

@@ -395,7 +395,13 @@ static int conn_body_chunked(struct ing_conn *c, char **body, size_t *body_len)
         return conn_fail(c, &err);
     }
     if (rc == ING_AGAIN) {
-        /* Full buffer, body not complete: ask for a bigger one. */
+        /* Full buffer, body not complete: drop the consumed framing, and
+         * only if that frees nothing ask for a bigger buffer. */
+        if (c->in_len == c->in->cap) {
+            c->in_len = body_start + ing_http_chunked_compact(
+                                         &c->chunked, c->in->data + body_start,
+                                         c->in_len - body_start);
+        }
         if (c->in_len == c->in->cap) {
             size_t more = c->in_len - c->in_start + 1;
 

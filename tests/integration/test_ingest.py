@@ -291,3 +291,16 @@ def test_413_survives_a_client_that_keeps_sending(start_server):
         r = c.read_response()
         assert r.status == 413
         assert c.is_closed()
+
+
+def test_chunked_framing_does_not_count_against_the_body_limit(start_server):
+    """One-byte chunks: six bytes on the wire per byte of body.  The body
+    fits the limit, so it is accepted although its framing does not."""
+    server = start_server(["--max-body-bytes", "100K"])
+    body = event(1, message="m" * 60_000)
+    raw = b"".join(b"1\r\n" + body[i:i + 1] + b"\r\n" for i in range(len(body)))
+    with server.client() as c:
+        c.send(b"POST /ingest HTTP/1.1\r\nHost: t\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n" + raw + b"0\r\n\r\n")
+        assert c.read_response().status == 202
+    assert server.read_events() == [body]

@@ -687,6 +687,26 @@ static void test_zstd_window_limit(void **state)
     free(wide.data);
 }
 
+/*
+ * A pre-1.0 ("legacy") zstd frame is not RFC 8878 zstd: 400, not the 500
+ * a static DCtx's memory error used to give (found by fuzz/body_decode,
+ * fuzz/regression/body_decode/internal-error-zstd-legacy-v07-frame).
+ */
+static void test_zstd_legacy_frame(void **state)
+{
+    struct blob v07 = blob_from("\x27\xb5\x2f\xfd\x00\x01\x00\x00", 8);
+    struct ing_err err;
+
+    (void)state;
+    expect_fail(ING_BODY_ZSTD, v07, DEFAULT_CAP, ING_ERR_BAD_REQUEST,
+                "corrupt zstd body", &err);
+    assert_int_equal(err.offset, 0);
+    expect_trailing(ING_BODY_ZSTD, zst, "\x22\xb5\x2f\xfd\x00\x01", 6,
+                    "data after the end of the zstd body", zst.len);
+    expect_ok(ING_BODY_ZSTD, zst, payload, DEFAULT_CAP);
+    free(v07.data);
+}
+
 static void test_deflate_dictionary(void **state)
 {
     static const char dict[] = "\"service\":\"payment-gateway\"";
@@ -856,6 +876,7 @@ int main(void)
         cmocka_unit_test(test_concatenated),
         cmocka_unit_test(test_empty_bodies),
         cmocka_unit_test(test_zstd_window_limit),
+        cmocka_unit_test(test_zstd_legacy_frame),
         cmocka_unit_test(test_deflate_dictionary),
         cmocka_unit_test(test_no_allocation_per_request),
         cmocka_unit_test(test_throughput),

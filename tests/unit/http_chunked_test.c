@@ -368,6 +368,51 @@ static void test_many_chunks(void **state)
     expect_body_n(raw, n, body, n);
 }
 
+/*
+ * A body of one-byte chunks, fed in pieces into a buffer only a little
+ * larger than the decoded body: compacting after each ING_AGAIN must make
+ * it fit, and the decoded bytes must be the same.
+ */
+static void test_compact_reclaims_framing(void **state)
+{
+    char raw[6 * 200 + 16];
+    char buf[256];
+    size_t raw_len = 0;
+    struct ing_http_chunked d;
+    struct ing_err err;
+
+    (void)state;
+    for (int i = 0; i < 200; i++) {
+        raw_len += (size_t)sprintf(raw + raw_len, "1\r\n%c\r\n", 'a' + i % 26);
+    }
+    raw_len += (size_t)sprintf(raw + raw_len, "0\r\n\r\n");
+
+    ing_http_chunked_init(&d, 1000, 100);
+    size_t len = 0;
+    size_t fed = 0;
+    int rc = ING_AGAIN;
+    while (rc == ING_AGAIN) {
+        size_t take = sizeof(buf) - len;
+        if (take > raw_len - fed) {
+            take = raw_len - fed;
+        }
+        assert_true(take > 0);
+        memcpy(buf + len, raw + fed, take);
+        len += take;
+        fed += take;
+        rc = ing_http_chunked_decode(&d, buf, len, &err);
+        if (rc == ING_AGAIN) {
+            len = ing_http_chunked_compact(&d, buf, len);
+            assert_int_equal(d.raw_consumed, d.decoded_bytes);
+        }
+    }
+    assert_int_equal(rc, ING_OK);
+    assert_int_equal(d.decoded_bytes, 200);
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(buf[i], 'a' + i % 26);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -384,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_line_limit),
         cmocka_unit_test(test_done_is_sticky),
         cmocka_unit_test(test_many_chunks),
+        cmocka_unit_test(test_compact_reclaims_framing),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
