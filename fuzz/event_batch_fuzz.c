@@ -37,6 +37,7 @@
 #include "json_validate.h"
 
 #ifdef FUZZ_WITH_JANSSON
+#include <ctype.h>
 #include <jansson.h>
 #endif
 
@@ -303,8 +304,8 @@ static void run_limits(const char *body, size_t len,
  *  - a key holding "\u0000": jansson cannot store it and refuses;
  *  - nesting: jansson stops at 2048 levels, the validator (as called
  *    here) at ING_JSON_DEPTH_MAX = 1024;
- *  - a NUL byte right after a top-level number ("123\0", "22\0 "):
- *    jansson's number lexer takes it for the end of the input and
+ *  - a NUL byte right after a top-level number or literal ("123\0",
+ *    "true\0 "): jansson's lexer takes it for the end of the input and
  *    accepts, the validator rightly calls it trailing data (JSONTestSuite's
  *    n_multidigit_number_then_00).
  */
@@ -319,7 +320,7 @@ static bool jansson_known_difference(const char *body, size_t len, int ours,
                code == json_error_null_byte_in_key;
     }
     if (err->offset > 0 && err->offset < len && body[err->offset] == '\0' &&
-        body[err->offset - 1] >= '0' && body[err->offset - 1] <= '9') {
+        isalnum((unsigned char)body[err->offset - 1])) {
         return true;
     }
     return strcmp(err->message, "nesting too deep") == 0;

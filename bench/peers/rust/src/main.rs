@@ -57,8 +57,12 @@ fn days_in_month(year: u32, month: u32) -> u32 {
 /// calendar checked and at most nine fraction digits, as ingestd does.
 fn valid_timestamp(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' ||
-        b[16] != b':' || !matches!(b[10], b'T' | b't')
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[13] != b':'
+        || b[16] != b':'
+        || !matches!(b[10], b'T' | b't')
     {
         return false;
     }
@@ -71,8 +75,12 @@ fn valid_timestamp(s: &str) -> bool {
         (Some(h), Some(mi), Some(sec)) => (h, mi, sec),
         _ => return false,
     };
-    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) ||
-        h > 23 || mi > 59 || sec > 60
+    if !(1..=12).contains(&mo)
+        || d == 0
+        || d > days_in_month(y, mo)
+        || h > 23
+        || mi > 59
+        || sec > 60
     {
         return false;
     }
@@ -87,8 +95,8 @@ fn valid_timestamp(s: &str) -> bool {
     match rest {
         [b'Z' | b'z'] => true,
         [b'+' | b'-', h1, h2, b':', m1, m2] => {
-            matches!(digits(&[*h1, *h2]), Some(oh) if oh <= 23) &&
-                matches!(digits(&[*m1, *m2]), Some(om) if om <= 59)
+            matches!(digits(&[*h1, *h2]), Some(oh) if oh <= 23)
+                && matches!(digits(&[*m1, *m2]), Some(om) if om <= 59)
         }
         _ => false,
     }
@@ -122,8 +130,10 @@ fn answer(status: StatusCode, body: &'static str) -> Response<Body> {
 
 async fn ingest(req: Request<Body>) -> Response<Body> {
     if req.method() != Method::POST {
-        let mut rsp = answer(StatusCode::METHOD_NOT_ALLOWED,
-            "{\"status\":\"rejected\",\"error\":\"method not allowed\"}");
+        let mut rsp = answer(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{\"status\":\"rejected\",\"error\":\"method not allowed\"}",
+        );
         rsp.headers_mut()
             .insert("allow", hyper::header::HeaderValue::from_static("POST"));
         return rsp;
@@ -132,14 +142,18 @@ async fn ingest(req: Request<Body>) -> Response<Body> {
         .upper()
         .map_or(false, |n| n > MAX_BODY_BYTES);
     if too_large {
-        return answer(StatusCode::PAYLOAD_TOO_LARGE,
-            "{\"status\":\"rejected\",\"error\":\"body too large\"}");
+        return answer(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{\"status\":\"rejected\",\"error\":\"body too large\"}",
+        );
     }
     let body = match hyper::body::to_bytes(req.into_body()).await {
         Ok(b) => b,
         Err(_) => {
-            return answer(StatusCode::BAD_REQUEST,
-                "{\"status\":\"rejected\",\"error\":\"incomplete body\"}")
+            return answer(
+                StatusCode::BAD_REQUEST,
+                "{\"status\":\"rejected\",\"error\":\"incomplete body\"}",
+            )
         }
     };
     let checked = serde_json::from_slice::<Event>(&body)
@@ -147,8 +161,10 @@ async fn ingest(req: Request<Body>) -> Response<Body> {
         .and_then(|ev| validate(&ev));
     match checked {
         Ok(()) => answer(StatusCode::ACCEPTED, "{\"status\":\"queued\"}"),
-        Err(_) => answer(StatusCode::BAD_REQUEST,
-            "{\"status\":\"rejected\",\"error\":\"invalid event\"}"),
+        Err(_) => answer(
+            StatusCode::BAD_REQUEST,
+            "{\"status\":\"rejected\",\"error\":\"invalid event\"}",
+        ),
     }
 }
 
@@ -156,8 +172,10 @@ async fn route(req: Request<Body>) -> Result<Response<Body>, Infallible> {
     Ok(match req.uri().path() {
         "/ingest" => ingest(req).await,
         "/healthz" => answer(StatusCode::OK, "{\"status\":\"ok\"}"),
-        _ => answer(StatusCode::NOT_FOUND,
-            "{\"status\":\"rejected\",\"error\":\"not found\"}"),
+        _ => answer(
+            StatusCode::NOT_FOUND,
+            "{\"status\":\"rejected\",\"error\":\"not found\"}",
+        ),
     })
 }
 
@@ -172,9 +190,7 @@ async fn main() {
     }
     let addr: SocketAddr = listen.parse().expect("--listen HOST:PORT");
 
-    let make = make_service_fn(|_conn| async {
-        Ok::<_, Infallible>(service_fn(route))
-    });
+    let make = make_service_fn(|_conn| async { Ok::<_, Infallible>(service_fn(route)) });
     // ingestd and the Go peer give a client 5 s to send its request;
     // hyper 0.14 bounds the head only (the body has no timeout).
     let server = Server::bind(&addr)
