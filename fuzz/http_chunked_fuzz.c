@@ -1,6 +1,6 @@
 /*
  * http_chunked_fuzz.c - the chunked decoder fed whole, in two parts and
- * one byte at a time.
+ * one byte at a time, with and without compaction between calls.
  *
  * Input: 4 bytes of parameters, then the raw body region.
  *   [0..1]  split point (big-endian, modulo the body length + 1)
@@ -10,12 +10,17 @@
  *
  * Checked (http_chunked.h):
  *  - every way of feeding the bytes reaches the same verdict: the same
- *    decoded body and raw_consumed, or the same error status and offset;
+ *    decoded body and the same end of the raw bytes, or the same error
+ *    status at the same raw offset.  The ways: all at once; the split
+ *    point, then the rest; one byte at a time; and the last two again
+ *    with ing_http_chunked_compact() after every ING_AGAIN, where offsets
+ *    into the buffer move down by what compaction reclaimed;
  *  - after every call decoded_bytes <= max_body_bytes, decoded_bytes <=
  *    raw_consumed <= len, and the raw bytes from raw_consumed on are
- *    untouched;
- *  - a first call over a prefix reads nothing past it (the rest of the
- *    buffer is poisoned under ASan);
+ *    untouched; compaction leaves raw_consumed == decoded_bytes and the
+ *    undecoded bytes intact;
+ *  - a call reads nothing past len (the rest of the buffer is poisoned
+ *    under ASan);
  *  - once finished, more calls change nothing, *err included;
  *  - an accepted body equals the chunk data that a simple second reading
  *    of the framing finds, and its framing ends at raw_consumed;
@@ -33,13 +38,6 @@
 /* Byte-at-a-time feeding costs a call per byte; cap it. */
 #define BYTEWISE_MAX 4096
 
-struct run {
-    struct ing_http_chunked d;
-    struct ing_err err;
-    char *buf;
-    int rc;
-};
-
 struct input {
     const uint8_t *body;
     size_t len;
@@ -48,54 +46,82 @@ struct input {
     size_t max_trailer;
 };
 
-static char *copy_of(const struct input *in)
-{
-    char *buf = malloc(in->len > 0 ? in->len : 1);
+/*
+ * One way of feeding the input.  The buffer holds the body region:
+ * buf[0 .. len), which is raw input byte i + shift at index i from
+ * raw_consumed on; shift grows by what each compaction reclaims.
+ */
+struct run {
+    struct ing_http_chunked d;
+    struct ing_err err;
+    char *buf;
+    size_t len;
+    size_t shift;
+    int rc;
+};
 
-    FUZZ_CHECK(buf != NULL);
-    if (in->len > 0) {
-        memcpy(buf, in->body, in->len);
-    }
-    return buf;
-}
-
-static void check_state(const struct input *in, const struct run *r, size_t len)
+static void check_state(const struct input *in, const struct run *r)
 {
     const struct ing_http_chunked *d = &r->d;
 
     FUZZ_CHECK(d->decoded_bytes <= in->max_body);
     FUZZ_CHECK(d->decoded_bytes <= d->raw_consumed);
-    FUZZ_CHECK(d->raw_consumed <= len);
-    FUZZ_CHECK(memcmp(r->buf + d->raw_consumed, in->body + d->raw_consumed,
-                      len - d->raw_consumed) == 0);
+    FUZZ_CHECK(d->raw_consumed <= r->len);
+    FUZZ_CHECK(memcmp(r->buf + d->raw_consumed,
+                      in->body + d->raw_consumed + r->shift,
+                      r->len - d->raw_consumed) == 0);
 
     if (r->rc == ING_ERROR) {
         FUZZ_CHECK(r->err.code == ING_ERR_BAD_REQUEST ||
                    r->err.code == ING_ERR_TOO_LARGE ||
                    r->err.code == ING_ERR_HEADERS_TOO_LARGE);
-        FUZZ_CHECK(r->err.offset < len);
+        FUZZ_CHECK(r->err.offset < r->len);
         FUZZ_CHECK(r->err.message != NULL);
     } else {
         FUZZ_CHECK(r->rc == ING_OK || r->rc == ING_AGAIN);
     }
 }
 
-/* One call over buf[0 .. len); the bytes from len on are poisoned. */
-static void feed(const struct input *in, struct run *r, size_t len)
-{
-    ASAN_POISON_MEMORY_REGION(r->buf + len, in->len - len);
-    ing_fuzz_alloc_begin();
-    r->rc = ing_http_chunked_decode(&r->d, r->buf, len, &r->err);
-    FUZZ_CHECK(ing_fuzz_alloc_end() == 0);
-    ASAN_UNPOISON_MEMORY_REGION(r->buf + len, in->len - len);
-    check_state(in, r, len);
-}
-
 static void run_start(const struct input *in, struct run *r)
 {
     ing_http_chunked_init(&r->d, in->max_body, in->max_trailer);
     ing_err_clear(&r->err);
-    r->buf = copy_of(in);
+    r->buf = malloc(in->len > 0 ? in->len : 1);
+    FUZZ_CHECK(r->buf != NULL);
+    r->len = 0;
+    r->shift = 0;
+}
+
+/* Appends raw input up to byte `upto`, then decodes what is there. */
+static void feed(const struct input *in, struct run *r, size_t upto)
+{
+    size_t old = r->len;
+
+    r->len = upto - r->shift;
+    memcpy(r->buf + old, in->body + old + r->shift, r->len - old);
+
+    ASAN_POISON_MEMORY_REGION(r->buf + r->len, in->len - r->len);
+    ing_fuzz_alloc_begin();
+    r->rc = ing_http_chunked_decode(&r->d, r->buf, r->len, &r->err);
+    FUZZ_CHECK(ing_fuzz_alloc_end() == 0);
+    ASAN_UNPOISON_MEMORY_REGION(r->buf + r->len, in->len - r->len);
+    check_state(in, r);
+}
+
+static void compact(const struct input *in, struct run *r)
+{
+    size_t gap = r->d.raw_consumed - r->d.decoded_bytes;
+    size_t len;
+
+    ing_fuzz_alloc_begin();
+    len = ing_http_chunked_compact(&r->d, r->buf, r->len);
+    FUZZ_CHECK(ing_fuzz_alloc_end() == 0);
+
+    FUZZ_CHECK(len == r->len - gap);
+    FUZZ_CHECK(r->d.raw_consumed == r->d.decoded_bytes);
+    r->len = len;
+    r->shift += gap;
+    check_state(in, r);
 }
 
 /* After a final verdict, another call with all bytes changes nothing. */
@@ -176,33 +202,37 @@ static void check_against_reference(const struct input *in, const struct run *r)
     FUZZ_CHECK(out == r->d.decoded_bytes);
 }
 
+/* Same verdict, comparing positions as raw input offsets. */
 static void check_same_verdict(const struct run *a, const struct run *b)
 {
     FUZZ_CHECK(a->rc == b->rc);
     if (a->rc == ING_ERROR) {
         FUZZ_CHECK(a->err.code == b->err.code);
-        FUZZ_CHECK(a->err.offset == b->err.offset);
+        FUZZ_CHECK(a->err.offset + a->shift == b->err.offset + b->shift);
         FUZZ_CHECK(a->err.message == b->err.message);
         return;
     }
     FUZZ_CHECK(a->d.decoded_bytes == b->d.decoded_bytes);
-    FUZZ_CHECK(a->d.raw_consumed == b->d.raw_consumed);
+    FUZZ_CHECK(a->d.raw_consumed + a->shift == b->d.raw_consumed + b->shift);
     FUZZ_CHECK(a->d.state == b->d.state);
     FUZZ_CHECK(memcmp(a->buf, b->buf, a->d.decoded_bytes) == 0);
 }
 
-static void run_split(const struct input *in, struct run *r)
+static void run_split(const struct input *in, struct run *r, bool compacting)
 {
     run_start(in, r);
     feed(in, r, in->split);
-    if (r->rc == ING_AGAIN) {
-        feed(in, r, in->len);
-    } else {
+    if (r->rc != ING_AGAIN) {
         check_final_sticks(in, r);
+        return;
     }
+    if (compacting) {
+        compact(in, r);
+    }
+    feed(in, r, in->len);
 }
 
-static void run_bytewise(const struct input *in, struct run *r)
+static void run_bytewise(const struct input *in, struct run *r, bool compacting)
 {
     run_start(in, r);
     for (size_t k = 0; k <= in->len; k++) {
@@ -210,6 +240,9 @@ static void run_bytewise(const struct input *in, struct run *r)
         if (r->rc != ING_AGAIN) {
             check_final_sticks(in, r);
             return;
+        }
+        if (compacting) {
+            compact(in, r);
         }
     }
 }
@@ -225,8 +258,7 @@ static size_t pick_max_body(uint8_t b)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct run whole;
-    static struct run split;
-    static struct run bytewise;
+    static struct run other;
     struct input in;
 
     if (size < PARAM_BYTES) {
@@ -247,14 +279,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_against_reference(&in, &whole);
     }
 
-    run_split(&in, &split);
-    check_same_verdict(&whole, &split);
-    free(split.buf);
+    for (int compacting = 0; compacting <= 1; compacting++) {
+        run_split(&in, &other, compacting);
+        check_same_verdict(&whole, &other);
+        free(other.buf);
 
-    if (in.len <= BYTEWISE_MAX) {
-        run_bytewise(&in, &bytewise);
-        check_same_verdict(&whole, &bytewise);
-        free(bytewise.buf);
+        if (in.len <= BYTEWISE_MAX) {
+            run_bytewise(&in, &other, compacting);
+            check_same_verdict(&whole, &other);
+            free(other.buf);
+        }
     }
     free(whole.buf);
     return 0;

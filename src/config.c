@@ -182,7 +182,13 @@ static bool parse_listen(struct ing_config *cfg, const char *text)
     }
 
     size_t host_len = (size_t)(colon - text);
-    if (host_len >= sizeof(cfg->listen_host)) {
+
+    /* "[::1]:8080": the brackets delimit an IPv6 literal (RFC 3986). */
+    if (text[0] == '[' && host_len >= 2 && colon[-1] == ']') {
+        text++;
+        host_len -= 2;
+    }
+    if (host_len == 0 || host_len >= sizeof(cfg->listen_host)) {
         return false;
     }
     if (!parse_scaled(colon + 1, NULL, NULL, 0, false, &port) || port > 65535) {
@@ -392,18 +398,24 @@ int ing_config_parse(struct ing_config *cfg, int argc, char **argv)
 void ing_config_log(const struct ing_config *cfg)
 {
     ING_INFO("config",
-             "starting listen=%s:%u threads=%zu data_dir=%s "
-             "max_header_bytes=%zu max_body_bytes=%zu "
-             "max_decoded_bytes=%zu max_batch_events=%zu "
-             "max_connections=%zu read_timeout_ms=%" PRIu64
-             " idle_timeout_ms=%" PRIu64 " segment_bytes=%" PRIu64
-             " ack=%s fsync_interval_ms=%" PRIu64 " retention_bytes=%" PRIu64
-             " retention_age_ms=%" PRIu64 " spool_max_bytes=%" PRIu64,
+             "starting listen=%s:%u threads=%zu data_dir=%s ack=%s "
+             "max_header_bytes=%zu max_body_bytes=%zu max_decoded_bytes=%zu "
+             "max_batch_events=%zu max_metadata_pairs=%zu max_depth=%zu "
+             "max_connections=%zu max_large_buffers=%zu",
              cfg->listen_host, cfg->listen_port, cfg->threads, cfg->data_dir,
-             cfg->max_header_bytes, cfg->max_body_bytes, cfg->max_decoded_bytes,
-             cfg->max_batch_events, cfg->max_connections, cfg->read_timeout_ms,
-             cfg->idle_timeout_ms, cfg->segment_bytes,
              cfg->ack == ING_ACK_DURABLE ? "durable" : "memory",
-             cfg->fsync_interval_ms, cfg->retention_bytes,
+             cfg->max_header_bytes, cfg->max_body_bytes, cfg->max_decoded_bytes,
+             cfg->max_batch_events, cfg->max_metadata_pairs, cfg->max_depth,
+             cfg->max_connections, cfg->max_large_buffers);
+    ING_INFO("config",
+             "timeouts read_timeout_ms=%" PRIu64 " write_timeout_ms=%" PRIu64
+             " idle_timeout_ms=%" PRIu64 " shutdown_timeout_ms=%" PRIu64,
+             cfg->read_timeout_ms, cfg->write_timeout_ms, cfg->idle_timeout_ms,
+             cfg->shutdown_timeout_ms);
+    ING_INFO("config",
+             "spool segment_bytes=%" PRIu64 " fsync_interval_ms=%" PRIu64
+             " retention_bytes=%" PRIu64 " retention_age_ms=%" PRIu64
+             " spool_max_bytes=%" PRIu64,
+             cfg->segment_bytes, cfg->fsync_interval_ms, cfg->retention_bytes,
              cfg->retention_age_ms, cfg->spool_max_bytes);
 }

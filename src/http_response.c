@@ -121,7 +121,8 @@ static size_t put_number(char *buf, size_t cap, size_t len, const char *key,
 
 size_t ing_http_error_body(char *buf, size_t size, const struct ing_err *err)
 {
-    const char *status = err->code >= 500 ? "unavailable" : "rejected";
+    const char *status =
+        err->code == ING_ERR_UNAVAILABLE ? "unavailable" : "rejected";
     size_t cap = size - 2; /* the closing brace and NUL always fit */
     size_t len = 0;
 

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,34 @@
 
 #define LISTEN_BACKLOG 4096
 
-static int listen_socket(const struct addrinfo *ai)
+/*
+ * SO_REUSEPORT would let a second ingestd bind the same port and take half
+ * of the traffic.  A socket without it cannot bind a port that anyone
+ * holds, so one such bind first tells "address in use" apart.
+ */
+static int listen_probe(const struct addrinfo *ai)
 {
     int one = 1;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0) {
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    int rc = bind(fd, ai->ai_addr, ai->ai_addrlen);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+static int listen_socket(const struct addrinfo *ai, bool probe)
+{
+    int one = 1;
+
+    if (probe && listen_probe(ai) != 0) {
+        return -1;
+    }
     int fd =
         socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
@@ -45,7 +71,7 @@ static int listen_socket(const struct addrinfo *ai)
     return fd;
 }
 
-static int listen_open(const struct ing_config *cfg, int *out)
+static int listen_open(const struct ing_config *cfg, bool first, int *out)
 {
     struct addrinfo hints = {
         .ai_family = AF_UNSPEC,
@@ -63,7 +89,7 @@ static int listen_open(const struct ing_config *cfg, int *out)
         return ING_ERROR;
     }
 
-    *out = listen_socket(res);
+    *out = listen_socket(res, first && cfg->listen_port != 0);
     int saved = errno;
     freeaddrinfo(res);
     if (*out < 0) {
@@ -88,7 +114,7 @@ static int workers_open(struct ing_worker *workers,
         struct ing_worker *w = &workers[i];
 
         if (ing_worker_init(w, (unsigned)i, cfg) != ING_OK ||
-            listen_open(cfg, &w->listen_fd) != ING_OK) {
+            listen_open(cfg, i == 0, &w->listen_fd) != ING_OK) {
             ing_worker_fini(w);
             return ING_ERROR;
         }
@@ -100,6 +126,27 @@ static int workers_open(struct ing_worker *workers,
         }
     }
     return ING_OK;
+}
+
+/* A data dir written with more threads than now keeps partitions no worker
+ * owns: still readable, but nothing appends to or retains them. */
+static void warn_orphan_partitions(const struct ing_config *cfg)
+{
+    unsigned *ids = NULL;
+    size_t count = 0;
+
+    if (ing_spool_partition_list(cfg->data_dir, &ids, &count) != ING_OK) {
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (ids[i] >= cfg->threads) {
+            ING_WARN("server",
+                     "partition without a worker, kept as it is (no "
+                     "retention) partition=%u threads=%zu",
+                     ids[i], cfg->threads);
+        }
+    }
+    free(ids);
 }
 
 static int workers_start(struct ing_worker *workers, size_t count,
@@ -171,6 +218,7 @@ int ing_server_run(const struct ing_config *cfg)
     ing_config_log(cfg);
     int status = 0;
     size_t opened = 0;
+    warn_orphan_partitions(cfg);
     if (workers_open(workers, cfg, &opened) == ING_OK &&
         workers_start(workers, opened, &started) == ING_OK) {
         ING_INFO("server", "listening addr=%s:%u workers=%zu", cfg->listen_host,

@@ -55,7 +55,10 @@ void ing_conn_open(struct ing_worker *w, struct ing_conn *c, int fd)
         return;
     }
     c->watching = ING_LOOP_READ;
-    ing_worker_timer_set(w, c, CONN_TIMER_IDLE);
+
+    /* A new connection gets the read timeout for its first bytes, not the
+     * idle timeout: one that never sends anything is closed in seconds. */
+    ing_worker_timer_set(w, c, CONN_TIMER_RECV);
 }
 
 bool ing_conn_is_idle(const struct ing_conn *c)

@@ -231,21 +231,29 @@ static void worker_sweep_timers(struct ing_worker *w)
     }
 }
 
-/* Answer to a connection over the limit: one write, best effort, close. */
-static const char busy_answer[] =
-    "HTTP/1.1 503 Service Unavailable\r\n"
-    "Content-Type: application/json\r\n"
-    "Content-Length: 55\r\n"
-    "Retry-After: 1\r\n"
-    "Connection: close\r\n"
-    "\r\n"
-    "{\"status\":\"unavailable\",\"error\":\"too many connections\"}";
-
-static void worker_refuse(int fd)
+/*
+ * Answer to a connection over the limit: one write, best effort, close.
+ * The request is not read (there is no connection slot to read it into),
+ * so a client that already sent one may see a reset instead.
+ */
+static void worker_refuse(struct ing_worker *w, int fd)
 {
-    ssize_t unused = write(fd, busy_answer, sizeof(busy_answer) - 1);
+    static const char body[] =
+        "{\"status\":\"unavailable\",\"error\":\"too many connections\"}";
+    char text[512];
+    struct ing_http_out out = {text, 0, sizeof(text)};
+    struct ing_http_answer a = {
+        .status = 503,
+        .keep_alive = false,
+        .extra_headers = "Retry-After: 1\r\n",
+        .body = body,
+        .body_len = sizeof(body) - 1,
+    };
 
-    (void)unused;
+    if (ing_http_response_append(&out, &a, &w->date)) {
+        ssize_t unused = write(fd, out.data, out.len);
+        (void)unused;
+    }
     close(fd);
 }
 
@@ -266,7 +274,7 @@ static void worker_accept(struct ing_worker *w)
         if (c == NULL) {
             ING_DEBUG("worker", "connection refused: limit reached max=%zu",
                       w->conn_max);
-            worker_refuse(fd);
+            worker_refuse(w, fd);
             continue;
         }
         w->free_conns = c->next;

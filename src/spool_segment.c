@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -228,10 +229,32 @@ static enum ing_spool_scan_status scan_fail(struct ing_spool_segment_scan *s,
     return st;
 }
 
+/*
+ * Grows the window towards `need` bytes from `pos`, but only as far as the
+ * file goes: a torn or damaged header can claim up to 64 MiB, and growing
+ * for bytes that are not there would cost that much memory for nothing
+ * (or fail as ENOMEM, an I/O error, where the answer is a torn tail).
+ * Bytes appended after the fstat are read by the next call.
+ */
 static int scan_grow(struct ing_spool_segment_scan *s, size_t need)
 {
-    unsigned char *grown = realloc(s->buf, need);
+    struct stat st;
+    unsigned char *grown;
 
+    if (fstat(s->fd, &st) != 0) {
+        return ING_ERROR;
+    }
+    if ((uint64_t)st.st_size < s->pos + need) {
+        uint64_t have =
+            (uint64_t)st.st_size > s->pos ? (uint64_t)st.st_size - s->pos : 0;
+
+        if (have <= s->buf_cap) {
+            return ING_OK;
+        }
+        need = (size_t)have;
+    }
+
+    grown = realloc(s->buf, need);
     if (grown == NULL) {
         return ING_ERROR;
     }
@@ -260,7 +283,7 @@ static ssize_t scan_fill(struct ing_spool_segment_scan *s, size_t need)
 
     s->buf_start = s->pos;
     s->buf_len = 0;
-    while (s->buf_len < need) {
+    while (s->buf_len < need && s->buf_len < s->buf_cap) {
         ssize_t n = pread(s->fd, s->buf + s->buf_len, s->buf_cap - s->buf_len,
                           (off_t)(s->buf_start + s->buf_len));
 

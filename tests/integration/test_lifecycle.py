@@ -2,6 +2,7 @@
 import signal
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -123,4 +124,57 @@ def test_idle_connections_do_not_delay_shutdown(start_server):
         assert server.stop(signal.SIGINT, timeout=5) == 0
     finally:
         for c in clients:
+            c.close()
+
+
+def test_second_server_on_same_port_fails(start_server, tmp_path):
+    """SO_REUSEPORT would let two servers split one port's traffic."""
+    first = start_server()
+    r = subprocess.run([str(BINARY), "serve", "--listen",
+                        f"127.0.0.1:{first.port}", "--data-dir",
+                        str(tmp_path / "other")], capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 1
+    assert "Address already in use" in r.stderr
+
+
+def test_fewer_threads_than_partitions_is_logged(start_server, tmp_path):
+    data = tmp_path / "spool"
+    first = start_server(threads=2, data_dir=data)
+    assert first.stop() == 0
+    second = start_server(threads=1, data_dir=data)
+    assert second.stop() == 0
+    assert "partition without a worker" in second.log_text()
+    assert "partition=1 threads=1" in second.log_text()
+
+
+def test_silent_connection_closes_after_read_timeout(start_server):
+    server = start_server(["--read-timeout", "300ms"])
+    with server.client() as c:
+        assert c.is_closed(wait=3)
+
+
+def test_connection_limit_answers_503_and_recovers(start_server):
+    server = start_server(["--max-connections", "3"], threads=1)
+    held = [server.client() for _ in range(3)]
+    try:
+        for c in held:
+            assert c.request("GET", "/healthz").status == 200
+        with server.client() as extra:
+            r = extra.read_response()
+            assert r.status == 503
+            assert r.header("retry-after") == "1"
+            assert r.header("date") and r.header("connection") == "close"
+            assert r.json()["error"] == "too many connections"
+            assert extra.is_closed()
+        held.pop().close()
+        deadline = time.monotonic() + 5
+        while True:
+            with server.client() as again:
+                again.send(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+                if again.read_response().status == 200:
+                    break
+            assert time.monotonic() < deadline
+    finally:
+        for c in held:
             c.close()

@@ -87,6 +87,14 @@ static void test_ipv6_listen_address(void **state)
     assert_int_equal(parse(&cfg, argv), 0);
     assert_string_equal(cfg.listen_host, "::1");
     assert_int_equal(cfg.listen_port, 7000);
+
+    const char *const bracketed[] = {"serve", "--listen", "[::1]:7001", NULL};
+    assert_int_equal(parse(&cfg, bracketed), 0);
+    assert_string_equal(cfg.listen_host, "::1");
+    assert_int_equal(cfg.listen_port, 7001);
+
+    const char *const empty[] = {"serve", "--listen", "[]:7001", NULL};
+    assert_int_equal(parse(&cfg, empty), 2);
 }
 
 static void test_bad_values_are_errors(void **state)

@@ -280,6 +280,39 @@ static void test_scan_problems(void **state)
     close(fd);
 }
 
+/*
+ * A torn header that claims a huge payload is a torn tail, found without
+ * growing the window to the claimed size (found by fuzz/spool_scan: every
+ * such header cost a 64 MiB allocation).
+ */
+static void test_scan_torn_huge_length(void **state)
+{
+    struct fixture *f = *state;
+    struct ing_spool_segment_scan scan;
+    struct ing_spool_record rec;
+    unsigned char h[ING_SPOOL_RECORD_HEADER_BYTES];
+    int fd = make_segment(f, 0, 1);
+    off_t end = lseek(fd, 0, SEEK_END);
+
+    memset(h, 0, sizeof(h));
+    memcpy(h, "\0\0\xc0\x03", 4); /* 60 MiB */
+    pwrite_bytes(fd, end, h, sizeof(h));
+    pwrite_bytes(fd, end + (off_t)sizeof(h), "0123456789", 10);
+
+    assert_int_equal(ing_spool_segment_scan_init(&scan, 4096), ING_OK);
+    assert_int_equal(ing_spool_segment_scan_begin(&scan, fd, 0),
+                     ING_SPOOL_SCAN_OK);
+    assert_int_equal(ing_spool_segment_scan_next(&scan, &rec),
+                     ING_SPOOL_SCAN_OK);
+    assert_int_equal(ing_spool_segment_scan_next(&scan, &rec),
+                     ING_SPOOL_SCAN_TORN);
+    assert_int_equal(scan.pos, (uint64_t)end);
+    assert_true(scan.buf_cap < 64 * 1024);
+
+    ing_spool_segment_scan_fini(&scan);
+    close(fd);
+}
+
 /* A whole, CRC-valid record whose offset breaks the sequence. */
 static void test_scan_offset_gap(void **state)
 {
@@ -329,6 +362,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_scan_problems, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_offset_gap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_torn_huge_length, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
     };
 
