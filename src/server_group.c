@@ -175,12 +175,7 @@ static void group_sync_start(struct ing_worker *w)
     ing_sync_request(&w->sync, fd);
 }
 
-/*
- * End of a loop turn: commit, then release every waiting answer.  A
- * connection released here may go on with requests it had buffered and
- * stage again, so repeat until no connection waits.
- */
-void ing_group_flush(struct ing_worker *w)
+static void group_release_awaiting(struct ing_worker *w)
 {
     while (w->awaiting_head != NULL) {
         ing_group_commit(w);
@@ -200,7 +195,20 @@ void ing_group_flush(struct ing_worker *w)
             }
         }
     }
-    group_sync_start(w);
+}
+
+/*
+ * End of a loop turn: commit, then release every waiting answer.  A
+ * connection released here may go on with requests it had buffered and
+ * stage again, so repeat until no connection waits.
+ */
+void ing_group_flush(struct ing_worker *w)
+{
+    do {
+        group_release_awaiting(w);
+        /* A failed fsync start releases 503s, which may stage again. */
+        group_sync_start(w);
+    } while (w->awaiting_head != NULL);
 }
 
 void ing_group_sync_tick(struct ing_worker *w)
