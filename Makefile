@@ -43,7 +43,8 @@ OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 DEPFILES := $(OBJS:.o=.d)
 
-UNIT_SRCS := $(wildcard tests/unit/*_test.c)
+UNIT_SRCS := $(filter-out tests/unit/test_support.c, \
+                         $(wildcard tests/unit/*_test.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps run test unit integration clean format format-check
@@ -64,7 +65,8 @@ $(BUILD)/obj/tests/%.o: tests/unit/%.c
 # A unit test links the library objects.  While one module is being
 # written, `make build/tests/x_test DEPS="x y"` links only src/x.c, src/y.c.
 TEST_OBJS = $(if $(DEPS),$(DEPS:%=$(BUILD)/obj/%.o),$(LIB_OBJS))
-$(BUILD)/tests/%_test: $(BUILD)/obj/tests/%_test.o $$(TEST_OBJS)
+$(BUILD)/tests/%_test: $(BUILD)/obj/tests/%_test.o \
+                       $(BUILD)/obj/tests/test_support.o $$(TEST_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 

@@ -11,12 +11,10 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd_check.h"
@@ -24,39 +22,26 @@
 #include "log.h"
 #include "spool_partition.h"
 #include "spool_record.h"
-#include "spool_segment.h"
+#include "test_support.h"
 
 struct fixture {
     char dir[64];
     char out_path[96];
     char out[1 << 14];
     struct ing_spool_options opt;
-    char events[64][32];
+    char events[64][ING_TEST_EVENT_BYTES];
     struct ing_view views[64];
 };
-
-static int remove_entry(const char *path, const struct stat *sb, int type,
-                        struct FTW *ftw)
-{
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    return remove(path);
-}
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
-    strcpy(f->dir, "/tmp/ingspool-chk-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    ing_test_tmpdir_make(f->dir, sizeof(f->dir), "ingspool-chk");
     snprintf(f->out_path, sizeof(f->out_path), "%s.out", f->dir);
     f->opt.data_dir = f->dir;
     f->opt.segment_bytes = 100; /* three records of 31 or 32 bytes */
-    for (int i = 0; i < 64; i++) {
-        int n = snprintf(f->events[i], sizeof(f->events[i]), "{\"n\":%d}", i);
-        f->views[i] = ing_view_make(f->events[i], (size_t)n);
-    }
+    ing_test_events_make(f->events, f->views, 64, "n");
     *state = f;
     return 0;
 }
@@ -65,7 +50,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
 
-    nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    ing_test_tmpdir_remove(f->dir);
     unlink(f->out_path);
     free(f);
     return 0;
@@ -78,6 +63,7 @@ static int run(struct fixture *f, const char *a1, const char *a2,
     static char store[4][256];
     char *argv[5] = {store[0]};
     const char *args[] = {a1, a2, a3};
+    struct ing_test_capture cap;
     int argc = 1;
 
     strcpy(store[0], "check");
@@ -86,20 +72,9 @@ static int run(struct fixture *f, const char *a1, const char *a2,
         argv[argc] = store[argc];
     }
 
-    fflush(stdout);
-    int saved = dup(1);
-    int fd = open(f->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    close(fd);
+    ing_test_capture_start(&cap, 1, f->out_path);
     int rc = ing_cmd_check_main(argc, argv);
-    fflush(stdout);
-    dup2(saved, 1);
-    close(saved);
-
-    fd = open(f->out_path, O_RDONLY);
-    ssize_t n = read(fd, f->out, sizeof(f->out) - 1);
-    f->out[n > 0 ? n : 0] = '\0';
-    close(fd);
+    ing_test_capture_stop(&cap, f->out, sizeof(f->out));
     return rc;
 }
 
@@ -117,29 +92,20 @@ static void fill(struct fixture *f, unsigned id)
     ing_spool_partition_close(p);
 }
 
-static void segment_path(struct fixture *f, char *buf, size_t size, unsigned id,
-                         uint64_t base)
-{
-    char name[ING_SPOOL_SEGMENT_NAME_BYTES];
-
-    ing_spool_segment_name(name, base);
-    snprintf(buf, size, "%s/partition-%u/%s", f->dir, id, name);
-}
-
-static void poke(const char *path, off_t pos, const void *bytes, size_t n)
-{
-    int fd = open(path, O_RDWR);
-
-    assert_true(fd >= 0);
-    assert_int_equal(pwrite(fd, bytes, n, pos), (ssize_t)n);
-    close(fd);
-}
-
 static void expect_line(struct fixture *f, const char *line)
 {
     if (strstr(f->out, line) == NULL) {
         fail_msg("missing \"%s\" in:\n%s", line, f->out);
     }
+}
+
+/* Expects the line "damage: <path>: <what>\n" in the output. */
+static void expect_damage(struct fixture *f, const char *path, const char *what)
+{
+    char line[300];
+
+    snprintf(line, sizeof(line), "damage: %s: %s\n", path, what);
+    expect_line(f, line);
 }
 
 static void test_clean(void **state)
@@ -164,17 +130,14 @@ static void test_flipped_byte(void **state)
 {
     struct fixture *f = *state;
     char path[160];
-    char line[300];
 
     fill(f, 0);
-    segment_path(f, path, sizeof(path), 0, 3);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, 3);
     /* Record 4 starts after the header and record 3 (24 + 7 bytes). */
-    poke(path, 16 + 31 + 28, "Z", 1);
+    ing_test_file_poke(path, 16 + 31 + 28, "Z", 1);
 
     assert_int_equal(run(f, "-d", f->dir, NULL), 1);
-    snprintf(line, sizeof(line), "damage: %s: byte 47: record CRC mismatch\n",
-             path);
-    expect_line(f, line);
+    expect_damage(f, path, "byte 47: record CRC mismatch");
     /* Records 3, 6..11 are whole; continuity checks resume after. */
     expect_line(f, "partition 0: 4 segments, 10 records, 438 bytes, DAMAGED");
     expect_line(f, "DAMAGED\n");
@@ -184,19 +147,16 @@ static void test_missing_segment(void **state)
 {
     struct fixture *f = *state;
     char path[160];
-    char line[300];
 
     fill(f, 0);
-    segment_path(f, path, sizeof(path), 0, 3);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, 3);
     assert_int_equal(unlink(path), 0);
 
     assert_int_equal(run(f, "--data-dir", f->dir, NULL), 1);
-    segment_path(f, path, sizeof(path), 0, 6);
-    snprintf(
-        line, sizeof(line),
-        "damage: %s: byte 0: segment base offset 6 does not follow the previous segment (expected 3)\n",
-        path);
-    expect_line(f, line);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, 6);
+    expect_damage(
+        f, path,
+        "byte 0: segment base offset 6 does not follow the previous segment (expected 3)");
 }
 
 /* A whole record with a good CRC but the wrong offset. */
@@ -205,37 +165,30 @@ static void test_offset_gap(void **state)
     struct fixture *f = *state;
     unsigned char h[ING_SPOOL_RECORD_HEADER_BYTES];
     char path[160];
-    char line[300];
 
     fill(f, 0);
-    segment_path(f, path, sizeof(path), 0, 9);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, 9);
     ing_spool_record_header_encode(h, 99, 1, f->events[10], 8);
-    poke(path, 16 + 31, h, sizeof(h));
+    ing_test_file_poke(path, 16 + 31, h, sizeof(h));
 
     assert_int_equal(run(f, "--data-dir", f->dir, NULL), 1);
-    snprintf(
-        line, sizeof(line),
-        "damage: %s: byte 47: record offset out of sequence (found 99, expected 10)\n",
-        path);
-    expect_line(f, line);
+    expect_damage(
+        f, path,
+        "byte 47: record offset out of sequence (found 99, expected 10)");
 }
 
 static void test_bad_header(void **state)
 {
     struct fixture *f = *state;
     char path[160];
-    char line[300];
 
     fill(f, 0);
-    segment_path(f, path, sizeof(path), 0, 0);
-    poke(path, 8, "\x05", 1);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, 0);
+    ing_test_file_poke(path, 8, "\x05", 1);
 
     assert_int_equal(run(f, "--data-dir", f->dir, NULL), 1);
-    snprintf(
-        line, sizeof(line),
-        "damage: %s: byte 0: segment header base offset differs from file name\n",
-        path);
-    expect_line(f, line);
+    expect_damage(f, path,
+                  "byte 0: segment header base offset differs from file name");
 }
 
 /* A torn tail is damage, unless a server holds the lock and is writing. */
@@ -245,17 +198,14 @@ static void test_torn_tail(void **state)
     struct ing_spool_partition *p;
     struct ing_err err;
     char path[160];
-    char line[300];
 
     fill(f, 0);
-    segment_path(f, path, sizeof(path), 0, 9);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, 9);
     /* Records 9, 10, 11 take 31 + 32 + 32 bytes after the header. */
-    poke(path, 16 + 31 + 32 + 32, "\x08\0\0\0\0\0", 6);
+    ing_test_file_poke(path, 16 + 31 + 32 + 32, "\x08\0\0\0\0\0", 6);
 
     assert_int_equal(run(f, "--data-dir", f->dir, NULL), 1);
-    snprintf(line, sizeof(line),
-             "damage: %s: byte 111: file ends inside a record header\n", path);
-    expect_line(f, line);
+    expect_damage(f, path, "byte 111: file ends inside a record header");
 
     /* Hold the lock as a server would, without its start-up cut. */
     int dir_fd = open(f->dir, O_RDONLY | O_DIRECTORY);

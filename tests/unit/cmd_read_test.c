@@ -9,14 +9,11 @@
 
 #include <cmocka.h>
 
-#include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +21,7 @@
 #include "ing_err.h"
 #include "log.h"
 #include "spool_partition.h"
+#include "test_support.h"
 
 #define OUT_MAX (1 << 16)
 
@@ -36,21 +34,11 @@ struct fixture {
     struct ing_spool_options opt;
 };
 
-static int remove_entry(const char *path, const struct stat *sb, int type,
-                        struct FTW *ftw)
-{
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
-    strcpy(f->dir, "/tmp/ingspool-cmdr-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    ing_test_tmpdir_make(f->dir, sizeof(f->dir), "ingspool-cmdr");
     snprintf(f->out_path, sizeof(f->out_path), "%s.out", f->dir);
     snprintf(f->err_path, sizeof(f->err_path), "%s.err", f->dir);
     f->opt.data_dir = f->dir;
@@ -62,49 +50,25 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
 
-    nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    ing_test_tmpdir_remove(f->dir);
     unlink(f->out_path);
     unlink(f->err_path);
     free(f);
     return 0;
 }
 
-static void slurp(const char *path, char *buf, size_t size)
+/* Points fd 1 and 2 at the fixture's files until restore(). */
+static void redirect(struct fixture *f, struct ing_test_capture cap[2])
 {
-    int fd = open(path, O_RDONLY);
-    ssize_t n = fd >= 0 ? read(fd, buf, size - 1) : 0;
-
-    buf[n > 0 ? n : 0] = '\0';
-    if (fd >= 0) {
-        close(fd);
-    }
+    ing_test_capture_start(&cap[0], 1, f->out_path);
+    ing_test_capture_start(&cap[1], 2, f->err_path);
 }
 
-/* Points fd 1 and 2 at files; returns the saved descriptors. */
-static void redirect(struct fixture *f, int saved[2])
+/* Gives fd 1 and 2 back; what was written is in f->out and f->err. */
+static void restore(struct fixture *f, struct ing_test_capture cap[2])
 {
-    fflush(stdout);
-    fflush(stderr);
-    saved[0] = dup(1);
-    saved[1] = dup(2);
-    int out = open(f->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = open(f->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(out, 1);
-    dup2(err, 2);
-    close(out);
-    close(err);
-}
-
-static void restore(struct fixture *f, const int saved[2])
-{
-    fflush(stdout);
-    fflush(stderr);
-    dup2(saved[0], 1);
-    dup2(saved[1], 2);
-    close(saved[0]);
-    close(saved[1]);
-    slurp(f->out_path, f->out, sizeof(f->out));
-    slurp(f->err_path, f->err, sizeof(f->err));
+    ing_test_capture_stop(&cap[0], f->out, sizeof(f->out));
+    ing_test_capture_stop(&cap[1], f->err, sizeof(f->err));
 }
 
 /* Runs `ingestd read ARGS...` (NULL-terminated); output in f->out/err. */
@@ -113,7 +77,7 @@ static int run(struct fixture *f, ...)
     static char store[16][256];
     char *argv[17];
     int argc = 0;
-    int saved[2];
+    struct ing_test_capture cap[2];
     va_list ap;
 
     /* getopt wants char *argv[]; literals are const here. */
@@ -128,9 +92,9 @@ static int run(struct fixture *f, ...)
     va_end(ap);
     argv[argc] = NULL;
 
-    redirect(f, saved);
+    redirect(f, cap);
     int rc = ing_cmd_read_main(argc, argv);
-    restore(f, saved);
+    restore(f, cap);
     return rc;
 }
 
@@ -238,11 +202,8 @@ static void test_damage_reported(void **state)
     char want[200];
 
     append(f, 0, events, 3);
-    snprintf(path, sizeof(path), "%s/partition-0/00000000000000000000.seg",
-             f->dir);
-    int fd = open(path, O_RDWR);
-    assert_int_equal(pwrite(fd, "X", 1, 16 + 31 + 26), 1);
-    close(fd);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, 0);
+    ing_test_file_poke(path, 16 + 31 + 26, "X", 1);
 
     assert_int_equal(run(f, "--data-dir", f->dir, NULL), 1);
     assert_string_equal(f->out, "{\"n\":0}\n");
@@ -274,7 +235,7 @@ static bool wait_output(struct fixture *f, const char *want)
     struct timespec ms10 = {0, 10000000};
 
     for (int i = 0; i < 500; i++) {
-        slurp(f->out_path, buf, sizeof(buf));
+        ing_test_file_slurp(f->out_path, buf, sizeof(buf));
         if (strcmp(buf, want) == 0) {
             return true;
         }
@@ -294,11 +255,11 @@ static void test_follow(void **state)
     struct ing_view v[2];
     struct ing_err err;
     pthread_t tid;
-    int saved[2];
+    struct ing_test_capture cap[2];
 
     f->opt.segment_bytes = 40;
     append(f, 0, first, 1);
-    redirect(f, saved);
+    redirect(f, cap);
     assert_int_equal(pthread_create(&tid, NULL, follow_thread, &fr), 0);
     bool ok1 = wait_output(f, "{\"a\":1}\n");
 
@@ -315,7 +276,7 @@ static void test_follow(void **state)
 
     pthread_kill(tid, SIGTERM);
     pthread_join(tid, NULL);
-    restore(f, saved);
+    restore(f, cap);
 
     assert_true(ok1);
     assert_true(ok2);

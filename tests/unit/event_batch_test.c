@@ -15,11 +15,11 @@
 
 #include <cmocka.h>
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "event_batch.h"
+#include "test_support.h"
 
 #define MAX_BODY ((size_t)8 << 20)
 #define EV                                                                     \
@@ -75,31 +75,6 @@ static void expect_bad(const char *body, enum ing_event_format fmt,
     assert_int_equal(p.err.index, index);
 }
 
-static char *read_file(const char *name, size_t *len)
-{
-    const char *dir = getenv("INGESTD_SHARED_DIR");
-    char path[4096];
-    FILE *f;
-    char *buf;
-    long n;
-
-    snprintf(path, sizeof(path), "%s/bench/%s",
-             dir != NULL && dir[0] != '\0' ? dir : "../shared", name);
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        fail_msg("cannot open %s (set INGESTD_SHARED_DIR)", path);
-    }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    buf = malloc((size_t)n);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 static void assert_view(struct ing_view v, const char *bytes, size_t len)
 {
     assert_int_equal(v.len, len);
@@ -111,8 +86,8 @@ static void test_reference_batches(void **state)
 {
     size_t nd_len;
     size_t arr_len;
-    char *nd = read_file("events-1000.ndjson", &nd_len);
-    char *arr = read_file("events-1000.json", &arr_len);
+    char *nd = ing_test_shared_read("bench/events-1000.ndjson", &nd_len);
+    char *arr = ing_test_shared_read("bench/events-1000.json", &arr_len);
     struct ing_event_batch b_nd;
     struct ing_event_batch b_arr;
     struct ing_view lines[1000];
@@ -157,12 +132,13 @@ static void test_reference_batches(void **state)
 
 static void test_reference_single(void **state)
 {
-    static const char *const names[] = {"event.json", "event-escaped.json"};
+    static const char *const names[] = {"bench/event.json",
+                                        "bench/event-escaped.json"};
 
     (void)state;
     for (size_t i = 0; i < 2; i++) {
         size_t len;
-        char *buf = read_file(names[i], &len);
+        char *buf = ing_test_shared_read(names[i], &len);
         struct parsed p = parse_n(buf, len, ING_EVENT_FORMAT_JSON);
 
         assert_int_equal(p.rc, ING_OK);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "event_validate.h"
+#include "test_support.h"
 
 #define TS   "'timestamp':'2026-12-03T15:04:05.123Z'"
 #define BASE "'event_id':'e1'," TS ",'service':'svc','message':'hi'"
@@ -97,41 +98,17 @@ static size_t at(const char *text, const char *needle)
     return (size_t)(p - text);
 }
 
-static char *read_file(const char *name, size_t *len)
-{
-    const char *dir = getenv("INGESTD_SHARED_DIR");
-    char path[4096];
-    FILE *f;
-    char *buf;
-    long n;
-
-    snprintf(path, sizeof(path), "%s/bench/%s",
-             dir != NULL && dir[0] != '\0' ? dir : "../shared", name);
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        fail_msg("cannot open %s (set INGESTD_SHARED_DIR)", path);
-    }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    buf = malloc((size_t)n);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 static void test_reference_payloads(void **state)
 {
-    static const char *const names[] = {"event.json", "event-escaped.json"};
+    static const char *const names[] = {"bench/event.json",
+                                        "bench/event-escaped.json"};
 
     (void)state;
     for (size_t i = 0; i < 2; i++) {
         struct ing_err err;
         size_t len;
         size_t end;
-        char *buf = read_file(names[i], &len);
+        char *buf = ing_test_shared_read(names[i], &len);
 
         ing_err_clear(&err);
         if (ing_event_validate(scratch, buf, len, 0, &limits, &end, &err) !=

@@ -26,38 +26,11 @@
 #include <time.h>
 
 #include "json_validate.h"
+#include "test_support.h"
 
 #define MAX_BODY ((size_t)8 << 20)
 
 static struct ing_json_scratch *scratch;
-
-static const char *shared_dir(void)
-{
-    const char *dir = getenv("INGESTD_SHARED_DIR");
-
-    return dir != NULL && dir[0] != '\0' ? dir : "../shared";
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    if (f == NULL) {
-        fail_msg("cannot open %s", path);
-    }
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    buf = malloc(n > 0 ? (size_t)n : 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
 
 /* Validates a copy of text[0..len) held in a buffer of exactly len bytes. */
 static int validate_n(const char *text, size_t len, unsigned depth, bool dup,
@@ -111,7 +84,7 @@ static void test_suite_files(void **state)
     size_t counts[3] = {0, 0, 0};
 
     (void)state;
-    snprintf(dir, sizeof(dir), "%s/testdata/jsontestsuite", shared_dir());
+    ing_test_shared_path(dir, sizeof(dir), "testdata/jsontestsuite");
     d = opendir(dir);
     if (d == NULL) {
         fail_msg("JSONTestSuite not found at %s (set INGESTD_SHARED_DIR)", dir);
@@ -130,7 +103,7 @@ static void test_suite_files(void **state)
             continue;
         }
         snprintf(path, sizeof(path), "%s/%s", dir, name);
-        buf = read_file(path, &len);
+        buf = ing_test_file_read(path, &len);
         r = ing_json_validate(scratch, buf, len, ING_JSON_DEPTH_MAX, false,
                               &err);
         if (r == ING_ERROR) {
@@ -201,9 +174,9 @@ static void test_suite_implementation_defined(void **state)
         size_t len;
         char *buf;
 
-        snprintf(path, sizeof(path), "%s/testdata/jsontestsuite/%s",
-                 shared_dir(), cases[i].name);
-        buf = read_file(path, &len);
+        ing_test_shared_path(path, sizeof(path), "testdata/jsontestsuite/%s",
+                             cases[i].name);
+        buf = ing_test_file_read(path, &len);
         if (ing_json_validate(scratch, buf, len, ING_JSON_DEPTH_MAX, false,
                               &err) != cases[i].expect) {
             fail_msg("%s: unexpected verdict", cases[i].name);
@@ -221,16 +194,13 @@ static void test_suite_implementation_defined(void **state)
 
 static void test_deep_nesting_file(void **state)
 {
-    char path[4096];
     struct ing_err err;
     size_t len;
     char *buf;
 
     (void)state;
-    snprintf(path, sizeof(path),
-             "%s/testdata/jsontestsuite/n_structure_100000_opening_arrays.json",
-             shared_dir());
-    buf = read_file(path, &len);
+    buf = ing_test_shared_read(
+        "testdata/jsontestsuite/n_structure_100000_opening_arrays.json", &len);
     assert_int_equal(ing_json_validate(scratch, buf, len, 100000, true, &err),
                      ING_ERROR);
     assert_string_equal(err.message, "nesting too deep");
@@ -283,8 +253,7 @@ static void test_transform_corpus(void **state)
     DIR *d;
 
     (void)state;
-    snprintf(dir, sizeof(dir), "%s/testdata/jsontestsuite-transform",
-             shared_dir());
+    ing_test_shared_path(dir, sizeof(dir), "testdata/jsontestsuite-transform");
     d = opendir(dir);
     if (d == NULL) {
         fail_msg("transform corpus not found at %s", dir);
@@ -305,7 +274,7 @@ static void test_transform_corpus(void **state)
             fail_msg("%s has no documented policy", de->d_name);
         }
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        buf = read_file(path, &len);
+        buf = ing_test_file_read(path, &len);
         if (ing_json_validate(scratch, buf, len, 32, false, &err) !=
                 policy[i].any ||
             ing_json_validate(scratch, buf, len, 32, true, &err) !=

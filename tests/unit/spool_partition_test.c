@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +31,7 @@
 #include "spool_partition.h"
 #include "spool_record.h"
 #include "spool_segment.h"
+#include "test_support.h"
 
 #define EVENT_MAX 64
 
@@ -42,21 +42,11 @@ struct fixture {
     struct ing_view views[4096];
 };
 
-static int remove_entry(const char *path, const struct stat *sb, int type,
-                        struct FTW *ftw)
-{
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
-    strcpy(f->dir, "/tmp/ingspool-part-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    ing_test_tmpdir_make(f->dir, sizeof(f->dir), "ingspool-part");
     f->opt.data_dir = f->dir;
     f->opt.segment_bytes = 1 << 20;
     f->opt.max_batch_events = 64;
@@ -75,7 +65,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
 
-    nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    ing_test_tmpdir_remove(f->dir);
     free(f);
     return 0;
 }
@@ -102,20 +92,11 @@ static void append_ok(struct fixture *f, struct ing_spool_partition *p,
     assert_int_equal(ing_spool_partition_next_offset(p), from + n);
 }
 
-static void segment_path(char *buf, size_t size, struct fixture *f, unsigned id,
-                         uint64_t base)
-{
-    char name[ING_SPOOL_SEGMENT_NAME_BYTES];
-
-    ing_spool_segment_name(name, base);
-    snprintf(buf, size, "%s/partition-%u/%s", f->dir, id, name);
-}
-
 static int partition_dir_fd(struct fixture *f, unsigned id)
 {
     char path[256];
 
-    snprintf(path, sizeof(path), "%s/partition-%u", f->dir, id);
+    ing_test_partition_path(path, sizeof(path), f->dir, id);
     int fd = open(path, O_RDONLY | O_DIRECTORY);
     assert_true(fd >= 0);
     return fd;
@@ -169,6 +150,32 @@ static size_t verify(struct fixture *f, unsigned id, uint64_t n)
     return verify_from(f, id, 0, n);
 }
 
+/* The partition's segment bases into out[0 .. max); returns how many. */
+static size_t list_bases(struct fixture *f, unsigned id, uint64_t *out,
+                         size_t max)
+{
+    int dir_fd = partition_dir_fd(f, id);
+    uint64_t *bases;
+    size_t count;
+
+    assert_int_equal(ing_spool_segment_list(dir_fd, &bases, &count), ING_OK);
+    assert_true(count <= max);
+    if (count > 0) {
+        memcpy(out, bases, count * sizeof(*bases));
+    }
+    free(bases);
+    close(dir_fd);
+    return count;
+}
+
+static void expect_bases(struct fixture *f, const uint64_t *want, size_t n)
+{
+    uint64_t got[64];
+
+    assert_int_equal(list_bases(f, 0, got, 64), n);
+    assert_memory_equal(got, want, n * sizeof(*want));
+}
+
 static off_t file_size(const char *path)
 {
     struct stat sb;
@@ -215,7 +222,7 @@ static void test_file_bytes(void **state)
     ing_spool_record_header_encode(want + 16, 0, 77, ev.ptr, 9);
     memcpy(want + 40, ev.ptr, 9);
 
-    segment_path(path, sizeof(path), f, 0, 0);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, 0);
     int fd = open(path, O_RDONLY);
     assert_int_equal(read(fd, got, sizeof(got)), sizeof(want));
     assert_memory_equal(got, want, sizeof(want));
@@ -262,9 +269,7 @@ static void test_roll(void **state)
 {
     struct fixture *f = *state;
     struct ing_spool_partition *p;
-    uint64_t want[] = {0, 9, 15, 22};
-    uint64_t *bases;
-    size_t count;
+    static const uint64_t want[] = {0, 9, 15, 22};
 
     f->opt.segment_bytes = 300;
     p = open_ok(f, 0);
@@ -279,12 +284,7 @@ static void test_roll(void **state)
     append_ok(f, p, 22, 1);
     ing_spool_partition_close(p);
 
-    int dir_fd = partition_dir_fd(f, 0);
-    assert_int_equal(ing_spool_segment_list(dir_fd, &bases, &count), ING_OK);
-    assert_int_equal(count, 4);
-    assert_memory_equal(bases, want, sizeof(want));
-    free(bases);
-    close(dir_fd);
+    expect_bases(f, want, 4);
     verify(f, 0, 23);
 }
 
@@ -300,7 +300,7 @@ static void test_roll_failure_retried(void **state)
     p = open_ok(f, 0);
     append_ok(f, p, 0, 3);
 
-    segment_path(path, sizeof(path), f, 0, 3);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, 3);
     assert_int_equal(mkdir(path, 0755), 0);
     ing_err_clear(&err);
     assert_int_equal(ing_spool_partition_append(p, f->views + 3, 2, 1, &err),
@@ -333,7 +333,7 @@ static void test_all_or_nothing(void **state)
     char path[256];
 
     append_ok(f, p, 0, 10);
-    segment_path(path, sizeof(path), f, 0, 0);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, 0);
     off_t before = file_size(path);
 
     /* The limit falls inside the batch: a short write, then EFBIG. */
@@ -375,7 +375,7 @@ static void tear_and_recover(struct fixture *f, enum tear how,
     static const char zeros[4096];
 
     append_ok(f, p, 0, 5);
-    segment_path(path, sizeof(path), f, 0, 0);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, 0);
     off_t end4 = file_size(path);
     append_ok(f, p, 5, 1);
     ing_spool_partition_close(p);
@@ -447,7 +447,7 @@ static void test_torn_segment_header(void **state)
     append_ok(f, p, 0, 3);
     ing_spool_partition_close(p);
 
-    segment_path(path, sizeof(path), f, 0, 3);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, 3);
     int fd = open(path, O_CREAT | O_WRONLY, 0644);
     assert_int_equal(write(fd, "INGSE", 5), 5);
     close(fd);
@@ -469,10 +469,8 @@ static void test_bad_magic_refuses(void **state)
 
     append_ok(f, p, 0, 2);
     ing_spool_partition_close(p);
-    segment_path(path, sizeof(path), f, 0, 0);
-    int fd = open(path, O_WRONLY);
-    assert_int_equal(pwrite(fd, "X", 1, 0), 1);
-    close(fd);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, 0);
+    ing_test_file_poke(path, 0, "X", 1);
 
     assert_int_equal(ing_spool_partition_open(&f->opt, 0, &p, &err), ING_ERROR);
     assert_int_equal(err.code, ING_ERR_UNAVAILABLE);
@@ -550,31 +548,22 @@ static void test_partition_list(void **state)
 
 /* Captures what the logger writes to stderr between start and stop. */
 struct capture {
-    char path[96];
-    int saved;
+    struct ing_test_capture log;
     char text[16384];
 };
 
 static void capture_start(struct fixture *f, struct capture *c)
 {
-    snprintf(c->path, sizeof(c->path), "%s.log", f->dir);
-    c->saved = dup(2);
-    int fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0);
-    dup2(fd, 2);
-    close(fd);
+    char path[96];
+
+    snprintf(path, sizeof(path), "%s.log", f->dir);
+    ing_test_capture_start(&c->log, 2, path);
 }
 
 static void capture_stop(struct capture *c)
 {
-    dup2(c->saved, 2);
-    close(c->saved);
-
-    int fd = open(c->path, O_RDONLY);
-    ssize_t n = read(fd, c->text, sizeof(c->text) - 1);
-    c->text[n > 0 ? n : 0] = '\0';
-    close(fd);
-    unlink(c->path);
+    ing_test_capture_stop(&c->log, c->text, sizeof(c->text));
+    unlink(c->log.path);
 }
 
 static int count_lines(const struct capture *c, const char *needle)
@@ -598,24 +587,6 @@ static uint64_t record_bytes(struct fixture *f, size_t from, size_t n)
     return bytes;
 }
 
-/* The partition's segment bases into want[]; returns how many. */
-static size_t list_bases(struct fixture *f, unsigned id, uint64_t *out,
-                         size_t max)
-{
-    int dir_fd = partition_dir_fd(f, id);
-    uint64_t *bases;
-    size_t count;
-
-    assert_int_equal(ing_spool_segment_list(dir_fd, &bases, &count), ING_OK);
-    assert_true(count <= max);
-    if (count > 0) {
-        memcpy(out, bases, count * sizeof(*bases));
-    }
-    free(bases);
-    close(dir_fd);
-    return count;
-}
-
 /* Sum of the sizes of the partition's segment files, as du would count. */
 static uint64_t disk_bytes(struct fixture *f, unsigned id)
 {
@@ -625,18 +596,10 @@ static uint64_t disk_bytes(struct fixture *f, unsigned id)
     char path[256];
 
     for (size_t i = 0; i < count; i++) {
-        segment_path(path, sizeof(path), f, id, bases[i]);
+        ing_test_segment_path(path, sizeof(path), f->dir, id, bases[i]);
         bytes += (uint64_t)file_size(path);
     }
     return bytes;
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void set_mtime_ms(struct fixture *f, uint64_t base, uint64_t ms)
@@ -644,7 +607,7 @@ static void set_mtime_ms(struct fixture *f, uint64_t base, uint64_t ms)
     struct timespec times[2];
     char path[256];
 
-    segment_path(path, sizeof(path), f, 0, base);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, base);
     times[0].tv_sec = times[1].tv_sec = (time_t)(ms / 1000);
     times[0].tv_nsec = times[1].tv_nsec = (long)(ms % 1000) * 1000000;
     assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
@@ -662,14 +625,6 @@ static struct ing_spool_partition *five_segments(struct fixture *f)
         append_ok(f, p, i, 3);
     }
     return p;
-}
-
-static void expect_bases(struct fixture *f, const uint64_t *want, size_t n)
-{
-    uint64_t got[64];
-
-    assert_int_equal(list_bases(f, 0, got, 64), n);
-    assert_memory_equal(got, want, n * sizeof(*want));
 }
 
 /*
@@ -706,7 +661,7 @@ static void test_max_bytes(void **state)
         assert_string_equal(err.message, "spool full");
         assert_int_equal(err.sys_errno, 0);
     }
-    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 1);
+    assert_int_equal(ing_spool_partition_retain(p, ing_test_now_ms()), 1);
     usleep(1100 * 1000); /* an incident ends after 1 s without failure */
     append_ok(f, p, 15, 1);
     capture_stop(&cap);
@@ -733,7 +688,7 @@ static void test_write_failure_logged_once(void **state)
     char path[256];
 
     append_ok(f, p, 0, 10);
-    segment_path(path, sizeof(path), f, 0, 0);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, 0);
     off_t before = file_size(path);
 
     capture_start(f, &cap);
@@ -775,7 +730,7 @@ static void test_alternating_failures_are_one_incident(void **state)
     char path[256];
 
     append_ok(f, p, 0, 10);
-    segment_path(path, sizeof(path), f, 0, 0);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, 0);
 
     capture_start(f, &cap);
     signal(SIGXFSZ, SIG_IGN);
@@ -807,7 +762,7 @@ static void test_retain_bytes(void **state)
     static const uint64_t four[] = {3, 6, 9, 12};
     static const uint64_t one[] = {12};
 
-    segment_path(path, sizeof(path), f, 0, 0);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, 0);
     uint64_t total = disk_bytes(f, 0);
     uint64_t first = (uint64_t)file_size(path);
     ing_spool_partition_close(p);
@@ -816,8 +771,8 @@ static void test_retain_bytes(void **state)
     f->opt.retention_bytes = total - first / 2;
     p = open_ok(f, 0);
     assert_int_equal(ing_spool_partition_size_bytes(p), total);
-    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 1);
-    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 0);
+    assert_int_equal(ing_spool_partition_retain(p, ing_test_now_ms()), 1);
+    assert_int_equal(ing_spool_partition_retain(p, ing_test_now_ms()), 0);
     expect_bases(f, four, 4);
     assert_int_equal(ing_spool_partition_size_bytes(p), total - first);
     ing_spool_partition_close(p);
@@ -825,8 +780,8 @@ static void test_retain_bytes(void **state)
     /* A limit below the active segment: everything else goes, not it. */
     f->opt.retention_bytes = 1;
     p = open_ok(f, 0);
-    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 3);
-    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 0);
+    assert_int_equal(ing_spool_partition_retain(p, ing_test_now_ms()), 3);
+    assert_int_equal(ing_spool_partition_retain(p, ing_test_now_ms()), 0);
     expect_bases(f, one, 1);
     assert_int_equal(ing_spool_partition_size_bytes(p), disk_bytes(f, 0));
     assert_int_equal(ing_spool_partition_next_offset(p), 15);
@@ -843,9 +798,9 @@ static void test_retain_then_offsets_continue(void **state)
 
     f->opt.retention_bytes = 1;
     p = five_segments(f);
-    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 4);
+    assert_int_equal(ing_spool_partition_retain(p, ing_test_now_ms()), 4);
     append_ok(f, p, 15, 3); /* rolls to 15 */
-    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 1);
+    assert_int_equal(ing_spool_partition_retain(p, ing_test_now_ms()), 1);
     append_ok(f, p, 18, 2); /* rolls to 18 */
     uint64_t size = ing_spool_partition_size_bytes(p);
     ing_spool_partition_close(p);
@@ -863,7 +818,7 @@ static void test_retain_age(void **state)
 {
     struct fixture *f = *state;
     struct ing_spool_partition *p;
-    uint64_t t = now_ms();
+    uint64_t t = ing_test_now_ms();
     const uint64_t hour = 3600 * 1000;
     static const uint64_t kept[] = {6, 9};
     static const uint64_t after_roll[] = {6, 9, 12};
@@ -907,8 +862,9 @@ static void test_retain_age_rolled_here(void **state)
 
     f->opt.retention_age_ms = 60 * 1000;
     p = five_segments(f);
-    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 0);
-    assert_int_equal(ing_spool_partition_retain(p, now_ms() + 61 * 1000), 4);
+    assert_int_equal(ing_spool_partition_retain(p, ing_test_now_ms()), 0);
+    assert_int_equal(
+        ing_spool_partition_retain(p, ing_test_now_ms() + 61 * 1000), 4);
     expect_bases(f, only_active, 1);
     ing_spool_partition_close(p);
 }
@@ -925,13 +881,16 @@ static void test_retain_keep_from(void **state)
     f->opt.retention_age_ms = 1;
     p = five_segments(f);
     ing_spool_partition_keep_from(p, 7);
-    assert_int_equal(ing_spool_partition_retain(p, now_ms() + 10000), 2);
+    assert_int_equal(ing_spool_partition_retain(p, ing_test_now_ms() + 10000),
+                     2);
     expect_bases(f, held, 3);
 
     ing_spool_partition_keep_from(p, 9); /* 6 ends at 9: now delivered */
-    assert_int_equal(ing_spool_partition_retain(p, now_ms() + 10000), 1);
+    assert_int_equal(ing_spool_partition_retain(p, ing_test_now_ms() + 10000),
+                     1);
     ing_spool_partition_keep_from(p, ING_SPOOL_KEEP_NONE);
-    assert_int_equal(ing_spool_partition_retain(p, now_ms() + 10000), 1);
+    assert_int_equal(ing_spool_partition_retain(p, ing_test_now_ms() + 10000),
+                     1);
     expect_bases(f, freed, 1);
     ing_spool_partition_close(p);
 }
@@ -952,16 +911,18 @@ static void test_retain_unlink_failure(void **state)
 
     f->opt.retention_bytes = 1;
     p = five_segments(f);
-    segment_path(path, sizeof(path), f, 0, 0);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, 0);
     assert_int_equal(unlink(path), 0);
     assert_int_equal(mkdir(path, 0755), 0);
 
     capture_start(f, &cap);
-    assert_int_equal(ing_spool_partition_retain(p, now_ms()), ING_ERROR);
-    assert_int_equal(ing_spool_partition_retain(p, now_ms()), ING_ERROR);
+    assert_int_equal(ing_spool_partition_retain(p, ing_test_now_ms()),
+                     ING_ERROR);
+    assert_int_equal(ing_spool_partition_retain(p, ing_test_now_ms()),
+                     ING_ERROR);
     expect_bases(f, held, 5); /* the directory lists as a segment */
     assert_int_equal(rmdir(path), 0);
-    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 4);
+    assert_int_equal(ing_spool_partition_retain(p, ing_test_now_ms()), 4);
     capture_stop(&cap);
 
     assert_int_equal(count_lines(&cap, "unlink() failed"), 1);
@@ -990,7 +951,7 @@ static int fds_on_segment(struct fixture *f, uint64_t base)
     char target[256];
     int n = 0;
 
-    segment_path(want, sizeof(want), f, 0, base);
+    ing_test_segment_path(want, sizeof(want), f->dir, 0, base);
     for (int fd = 0; fd < 1024; fd++) {
         snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
         ssize_t len = readlink(link, target, sizeof(target) - 1);
@@ -1028,7 +989,7 @@ static void test_sync_fd_survives_roll(void **state)
     ing_spool_partition_close(p);
 
     assert_int_equal(fdatasync(fd), 0);
-    segment_path(path, sizeof(path), f, 0, 0);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, 0);
     assert_int_equal(stat(path, &old_st), 0);
     assert_int_equal(fstat(fd, &st), 0);
     assert_int_equal(st.st_ino, old_st.st_ino);
@@ -1037,7 +998,7 @@ static void test_sync_fd_survives_roll(void **state)
     assert_memory_equal(magic, "INGSEG1\n", 8);
 
     assert_int_equal(fdatasync(fd2), 0);
-    segment_path(path, sizeof(path), f, 0, 3);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, 3);
     assert_int_equal(stat(path, &old_st), 0);
     assert_int_equal(fstat(fd2, &st), 0);
     assert_int_equal(st.st_ino, old_st.st_ino);
@@ -1128,6 +1089,7 @@ static void test_bench_append(void **state)
     struct ing_err err;
     struct timespec t0, t1;
     const int calls = 2000;
+    char path[4096];
 
     if (getenv("ING_SPOOL_BENCH") == NULL) {
         skip();
@@ -1135,7 +1097,8 @@ static void test_bench_append(void **state)
     if (getenv("ING_SPOOL_BENCH_DIR") != NULL) {
         f->opt.data_dir = getenv("ING_SPOOL_BENCH_DIR");
     }
-    FILE *ev = fopen("/work/shared/bench/event.json", "r");
+    ing_test_shared_path(path, sizeof(path), "bench/event.json");
+    FILE *ev = fopen(path, "r");
     size_t n = ev != NULL ? fread(event, 1, sizeof(event), ev) : 0;
     if (ev != NULL) {
         fclose(ev);

@@ -10,11 +10,9 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ing_err.h"
@@ -23,40 +21,27 @@
 #include "spool_reader.h"
 #include "spool_record.h"
 #include "spool_segment.h"
+#include "test_support.h"
 
 struct fixture {
     char dir[64];
     char part_dir[96];
     struct ing_spool_options opt;
     struct ing_spool_partition *p;
-    char events[256][32];
+    char events[256][ING_TEST_EVENT_BYTES];
     struct ing_view views[256];
 };
-
-static int remove_entry(const char *path, const struct stat *sb, int type,
-                        struct FTW *ftw)
-{
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    return remove(path);
-}
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct ing_err err;
 
-    strcpy(f->dir, "/tmp/ingspool-read-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->part_dir, sizeof(f->part_dir), "%s/partition-0", f->dir);
+    ing_test_tmpdir_make(f->dir, sizeof(f->dir), "ingspool-read");
+    ing_test_partition_path(f->part_dir, sizeof(f->part_dir), f->dir, 0);
     f->opt.data_dir = f->dir;
     f->opt.segment_bytes = 200; /* about four records a segment */
-    for (int i = 0; i < 256; i++) {
-        int n =
-            snprintf(f->events[i], sizeof(f->events[i]), "{\"event\":%d}", i);
-        f->views[i] = ing_view_make(f->events[i], (size_t)n);
-    }
+    ing_test_events_make(f->events, f->views, 256, "event");
     assert_int_equal(ing_spool_partition_open(&f->opt, 0, &f->p, &err), ING_OK);
     *state = f;
     return 0;
@@ -67,7 +52,7 @@ static int teardown(void **state)
     struct fixture *f = *state;
 
     ing_spool_partition_close(f->p);
-    nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    ing_test_tmpdir_remove(f->dir);
     free(f);
     return 0;
 }
@@ -99,13 +84,20 @@ static void expect(struct ing_spool_reader *r, struct fixture *f, uint64_t from,
     assert_int_equal(ing_spool_reader_next(r, &rec), ING_AGAIN);
 }
 
+/* Counts partition 0's segments; their bases in *bases unless NULL. */
 static size_t segment_count(struct fixture *f, uint64_t **bases)
 {
+    uint64_t *list;
     size_t count;
     int fd = open(f->part_dir, O_RDONLY | O_DIRECTORY);
 
-    assert_int_equal(ing_spool_segment_list(fd, bases, &count), ING_OK);
+    assert_int_equal(ing_spool_segment_list(fd, &list, &count), ING_OK);
     close(fd);
+    if (bases != NULL) {
+        *bases = list;
+    } else {
+        free(list);
+    }
     return count;
 }
 
@@ -113,11 +105,9 @@ static void test_all_and_from(void **state)
 {
     struct fixture *f = *state;
     struct ing_spool_reader *r;
-    uint64_t *bases;
 
     append(f, 0, 30);
-    assert_true(segment_count(f, &bases) >= 5);
-    free(bases);
+    assert_true(segment_count(f, NULL) >= 5);
 
     assert_int_equal(ing_spool_reader_open(f->part_dir, 0, &r), ING_OK);
     expect(r, f, 0, 30);
@@ -142,7 +132,7 @@ static void test_missing_dir(void **state)
     struct ing_spool_reader *r;
     char path[128];
 
-    snprintf(path, sizeof(path), "%s/partition-9", f->dir);
+    ing_test_partition_path(path, sizeof(path), f->dir, 9);
     assert_int_equal(ing_spool_reader_open(path, 0, &r), ING_ERROR);
     assert_null(r);
 }
@@ -173,12 +163,10 @@ static void test_torn_tail_waits(void **state)
     unsigned char h[ING_SPOOL_RECORD_HEADER_BYTES];
     uint64_t *bases;
     char path[160];
-    char name[ING_SPOOL_SEGMENT_NAME_BYTES];
 
     append(f, 0, 10);
     size_t count = segment_count(f, &bases);
-    ing_spool_segment_name(name, bases[count - 1]);
-    snprintf(path, sizeof(path), "%s/%s", f->part_dir, name);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, bases[count - 1]);
     free(bases);
 
     /* Record 10 by hand, in two writes, as a slow writer would. */
@@ -201,12 +189,10 @@ static void test_torn_tail_waits(void **state)
 
 static void flip_byte(struct fixture *f, uint64_t base, off_t pos)
 {
-    char name[ING_SPOOL_SEGMENT_NAME_BYTES];
     char path[160];
     unsigned char b;
 
-    ing_spool_segment_name(name, base);
-    snprintf(path, sizeof(path), "%s/%s", f->part_dir, name);
+    ing_test_segment_path(path, sizeof(path), f->dir, 0, base);
     int fd = open(path, O_RDWR);
     assert_int_equal(pread(fd, &b, 1, pos), 1);
     b ^= 0x40;
@@ -255,12 +241,9 @@ static void test_damage_in_newest(void **state)
     struct fixture *f = *state;
     struct ing_spool_reader *r;
     struct ing_spool_record rec;
-    uint64_t *bases;
 
     append(f, 0, 2);
-    size_t count = segment_count(f, &bases);
-    assert_int_equal(count, 1);
-    free(bases);
+    assert_int_equal(segment_count(f, NULL), 1);
     flip_byte(f, 0, 16 + 24 + 11 + 30);
 
     assert_int_equal(ing_spool_reader_open(f->part_dir, 0, &r), ING_OK);

@@ -10,13 +10,9 @@
 
 #include <cmocka.h>
 
-#include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cmd_check.h"
@@ -24,6 +20,7 @@
 #include "spool_partition.h"
 #include "spool_reader.h"
 #include "spool_retention.h"
+#include "test_support.h"
 
 #define HOUR_MS (3600u * 1000u)
 
@@ -193,33 +190,20 @@ struct fixture {
     char out_path[96];
     char out[8192];
     struct ing_spool_options opt;
-    char events[64][32];
+    char events[64][ING_TEST_EVENT_BYTES];
     struct ing_view views[64];
 };
-
-static int remove_entry(const char *path, const struct stat *sb, int type,
-                        struct FTW *ftw)
-{
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    return remove(path);
-}
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
-    strcpy(f->dir, "/tmp/ingspool-ret-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    ing_test_tmpdir_make(f->dir, sizeof(f->dir), "ingspool-ret");
     snprintf(f->out_path, sizeof(f->out_path), "%s.out", f->dir);
     f->opt.data_dir = f->dir;
     f->opt.segment_bytes = 100; /* three records of 31 or 32 bytes */
     f->opt.retention_bytes = 1;
-    for (int i = 0; i < 64; i++) {
-        int n = snprintf(f->events[i], sizeof(f->events[i]), "{\"n\":%d}", i);
-        f->views[i] = ing_view_make(f->events[i], (size_t)n);
-    }
+    ing_test_events_make(f->events, f->views, 64, "n");
     *state = f;
     return 0;
 }
@@ -228,18 +212,10 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
 
-    nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    ing_test_tmpdir_remove(f->dir);
     unlink(f->out_path);
     free(f);
     return 0;
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* Appends events [from, to) one per call: a segment per three. */
@@ -259,25 +235,15 @@ static int run_check(struct fixture *f)
 {
     static char store[3][96];
     char *argv[4] = {store[0], store[1], store[2], NULL};
+    struct ing_test_capture cap;
 
     strcpy(store[0], "check");
     strcpy(store[1], "--data-dir");
     snprintf(store[2], sizeof(store[2]), "%s", f->dir);
 
-    fflush(stdout);
-    int saved = dup(1);
-    int fd = open(f->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    close(fd);
+    ing_test_capture_start(&cap, 1, f->out_path);
     int rc = ing_cmd_check_main(3, argv);
-    fflush(stdout);
-    dup2(saved, 1);
-    close(saved);
-
-    fd = open(f->out_path, O_RDONLY);
-    ssize_t n = read(fd, f->out, sizeof(f->out) - 1);
-    f->out[n > 0 ? n : 0] = '\0';
-    close(fd);
+    ing_test_capture_stop(&cap, f->out, sizeof(f->out));
     return rc;
 }
 
@@ -286,7 +252,7 @@ static struct ing_spool_reader *reader_at(struct fixture *f, uint64_t from)
     struct ing_spool_reader *r;
     char path[128];
 
-    snprintf(path, sizeof(path), "%s/partition-0", f->dir);
+    ing_test_partition_path(path, sizeof(path), f->dir, 0);
     assert_int_equal(ing_spool_reader_open(path, from, &r), ING_OK);
     return r;
 }
@@ -316,7 +282,7 @@ static void test_check_after_retention(void **state)
 
     assert_int_equal(ing_spool_partition_open(&f->opt, 0, &p, &err), ING_OK);
     fill(f, p, 0, 12);
-    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 3);
+    assert_int_equal(ing_spool_partition_retain(p, ing_test_now_ms()), 3);
 
     assert_int_equal(run_check(f), 0);
     assert_non_null(strstr(f->out, "partition 0: 1 segments, 3 records"));
@@ -337,7 +303,7 @@ static void test_read_after_retention(void **state)
 
     assert_int_equal(ing_spool_partition_open(&f->opt, 0, &p, &err), ING_OK);
     fill(f, p, 0, 12);
-    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 3);
+    assert_int_equal(ing_spool_partition_retain(p, ing_test_now_ms()), 3);
 
     r = reader_at(f, 0);
     expect_records(f, r, 9, 12);
@@ -370,7 +336,7 @@ static void test_follower_outrun_by_retention(void **state)
     assert_int_equal(rec.offset, 0);
 
     fill(f, p, 9, 15);
-    assert_int_equal(ing_spool_partition_retain(p, now_ms()), 4);
+    assert_int_equal(ing_spool_partition_retain(p, ing_test_now_ms()), 4);
     for (uint64_t want = 1; want < 3; want++) {
         assert_int_equal(ing_spool_reader_next(r, &rec), ING_OK);
         assert_int_equal(rec.offset, want);

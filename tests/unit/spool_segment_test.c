@@ -11,37 +11,26 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ing_err.h"
 #include "spool_record.h"
 #include "spool_segment.h"
+#include "test_support.h"
 
 struct fixture {
     char dir[64];
     int dir_fd;
 };
 
-static int remove_entry(const char *path, const struct stat *sb, int type,
-                        struct FTW *ftw)
-{
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
-    strcpy(f->dir, "/tmp/ingspool-seg-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    ing_test_tmpdir_make(f->dir, sizeof(f->dir), "ingspool-seg");
     f->dir_fd = open(f->dir, O_RDONLY | O_DIRECTORY);
     assert_true(f->dir_fd >= 0);
     *state = f;
@@ -53,7 +42,7 @@ static int teardown(void **state)
     struct fixture *f = *state;
 
     close(f->dir_fd);
-    nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    ing_test_tmpdir_remove(f->dir);
     free(f);
     return 0;
 }
@@ -83,9 +72,20 @@ static int make_segment(struct fixture *f, uint64_t base, unsigned records)
     return fd;
 }
 
+/* Starts a scan of fd from `base` with a window of window_bytes. */
+static void scan_begin(struct ing_spool_segment_scan *scan, int fd,
+                       uint64_t base, size_t window_bytes)
+{
+    assert_int_equal(ing_spool_segment_scan_init(scan, window_bytes), ING_OK);
+    assert_int_equal(ing_spool_segment_scan_begin(scan, fd, base),
+                     ING_SPOOL_SCAN_OK);
+}
+
 static void test_names(void **state)
 {
     char name[ING_SPOOL_SEGMENT_NAME_BYTES];
+    char path[128];
+    char want[128];
     uint64_t base = 1;
 
     (void)state;
@@ -109,6 +109,12 @@ static void test_names(void **state)
     assert_false(
         ing_spool_segment_name_parse("0000000000000000123x.seg", &base));
     assert_false(ing_spool_segment_name_parse("LOCK", &base));
+
+    /* The paths other tests spell in test_support name the same files. */
+    ing_spool_segment_name(name, 1234);
+    snprintf(want, sizeof(want), "d/partition-7/%s", name);
+    ing_test_segment_path(path, sizeof(path), "d", 7, 1234);
+    assert_string_equal(path, want);
 }
 
 static void test_list_sorted(void **state)
@@ -148,9 +154,7 @@ static void test_scan_records(void **state)
     struct ing_spool_record rec;
     int fd = make_segment(f, 40, 3);
 
-    assert_int_equal(ing_spool_segment_scan_init(&scan, 64), ING_OK);
-    assert_int_equal(ing_spool_segment_scan_begin(&scan, fd, 40),
-                     ING_SPOOL_SCAN_OK);
+    scan_begin(&scan, fd, 40, 64);
 
     for (unsigned i = 0; i < 3; i++) {
         char want[32];
@@ -192,9 +196,7 @@ static void test_scan_large_record(void **state)
     put_record(fd, 1, payload, big);
     put_record(fd, 2, "{}", 2);
 
-    assert_int_equal(ing_spool_segment_scan_init(&scan, 4096), ING_OK);
-    assert_int_equal(ing_spool_segment_scan_begin(&scan, fd, 0),
-                     ING_SPOOL_SCAN_OK);
+    scan_begin(&scan, fd, 0, 4096);
     assert_int_equal(ing_spool_segment_scan_next(&scan, &rec),
                      ING_SPOOL_SCAN_OK);
     assert_int_equal(ing_spool_segment_scan_next(&scan, &rec),
@@ -299,9 +301,7 @@ static void test_scan_torn_huge_length(void **state)
     pwrite_bytes(fd, end, h, sizeof(h));
     pwrite_bytes(fd, end + (off_t)sizeof(h), "0123456789", 10);
 
-    assert_int_equal(ing_spool_segment_scan_init(&scan, 4096), ING_OK);
-    assert_int_equal(ing_spool_segment_scan_begin(&scan, fd, 0),
-                     ING_SPOOL_SCAN_OK);
+    scan_begin(&scan, fd, 0, 4096);
     assert_int_equal(ing_spool_segment_scan_next(&scan, &rec),
                      ING_SPOOL_SCAN_OK);
     assert_int_equal(ing_spool_segment_scan_next(&scan, &rec),
@@ -322,9 +322,7 @@ static void test_scan_offset_gap(void **state)
     int fd = make_segment(f, 10, 1);
 
     put_record(fd, 12, "{}", 2);
-    assert_int_equal(ing_spool_segment_scan_init(&scan, 4096), ING_OK);
-    assert_int_equal(ing_spool_segment_scan_begin(&scan, fd, 10),
-                     ING_SPOOL_SCAN_OK);
+    scan_begin(&scan, fd, 10, 4096);
     assert_int_equal(ing_spool_segment_scan_next(&scan, &rec),
                      ING_SPOOL_SCAN_OK);
     assert_int_equal(ing_spool_segment_scan_next(&scan, &rec),
