@@ -85,11 +85,11 @@ integration: all $(BUILD)/alloc_count.so
 	$(PYTHON) -m pytest -q tests/integration
 
 test: deps
-	$(MAKE) all unit
+	$(MAKE) all unit fuzz-replay
 	$(MAKE) integration
 
-FORMAT_FILES = src/*.[ch] tests/unit/*.c tests/support/*.c bench/load/*.[ch] \
-               bench/validate/*.c
+FORMAT_FILES = src/*.[ch] tests/unit/*.[ch] tests/support/*.c bench/load/*.[ch] \
+               bench/validate/*.c fuzz/*.[ch]
 
 format:
 	clang-format-16 -i $(FORMAT_FILES)
@@ -102,6 +102,7 @@ clean:
 
 include bench/Makefile.inc
 include bench/validate/Makefile.inc
+include fuzz/Makefile.inc
 
 -include $(DEPFILES)
 

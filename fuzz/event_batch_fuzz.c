@@ -4,7 +4,8 @@
  *
  * The input is a body.  ing_event_batch_parse() runs on it in both formats
  * with the default limits and with small ones (3 events, 2 metadata pairs,
- * depth 3).  Checked (event_batch.h, event_validate.h, json_validate.h):
+ * depth 1 to 3, chosen by the length).  Checked (event_batch.h,
+ * event_validate.h, json_validate.h):
  *  - an accepted batch has at most max_events events; each is a view into
  *    the body from '{' to '}', in order, not overlapping; one object in
  *    the JSON format is the one event of a non-batch; an NDJSON event
@@ -393,6 +394,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     run_limits(body, size, &sc->defaults, true);
+    sc->tight.max_depth = 1 + (unsigned)(size % 3);
     run_limits(body, size, &sc->tight, false);
     run_any_value(body, size);
 

@@ -11,7 +11,10 @@
  *    and every view lies inside it, except the documented static "/" and
  *    empty views of absent fields; path lies inside target; the framing
  *    facts agree with each other (no Content-Length with chunked, no
- *    chunked or 100-continue in HTTP/1.0, Content-Length <= INT64_MAX);
+ *    chunked or 100-continue in HTTP/1.0, Content-Length <= INT64_MAX)
+ *    and with a naive second reading of the field lines (Host,
+ *    Content-Length, Transfer-Encoding, Content-Type, Content-Encoding,
+ *    Connection and Expect, keep-alive derived from them);
  *  - prefixes: parsing a prefix of the input gives ING_AGAIN up to some
  *    length and from there on one and the same final verdict (a head is
  *    never refused before it is complete, extra bytes after it change

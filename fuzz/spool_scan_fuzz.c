@@ -27,7 +27,8 @@
  *    rest cannot hold the record it starts, DAMAGED for a bad length, CRC
  *    or offset (with found_offset for the latter) - each judged by an
  *    independent reading of the bytes at pos - and never with IO;
- *  - a stopped scan called again stays where it is;
+ *  - a stopped scan called again stays where it is; its read window never
+ *    grows past the file's size, whatever a length field claims;
  *  - scanning the grown file on from where the short one stopped gives
  *    the same records as scanning the whole file at once, whatever the
  *    size of the read window (24 bytes, growing, or 64 KiB).
@@ -282,6 +283,9 @@ static void scan_file(const unsigned char *file, size_t n, size_t split,
             scan_on(file, n, &s, o);
         }
     }
+    /* A length field may claim 64 MiB; the window grows only for bytes
+     * the file has. */
+    FUZZ_CHECK(s.buf_cap <= window || s.buf_cap <= n);
     ing_spool_segment_scan_fini(&s);
 }
 
