@@ -34,7 +34,7 @@ run() {
     before=$(cpu_ticks "$pid")
     /usr/bin/time -f "%U %S" -o "$WORK/wrk.time" \
         wrk -t2 -c"$CONNS" -d"${SECONDS_RUN}s" -s "$ROOT/bench/wrk/batch.lua" \
-        "http://127.0.0.1:$port/ingest" -- "$file" $encoding > "$WORK/wrk.out"
+        "http://127.0.0.1:$port/ingest" -- "$file" ${encoding:+"$encoding"} > "$WORK/wrk.out"
     local after
     after=$(cpu_ticks "$pid")
     kill "$pid"

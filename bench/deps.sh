@@ -12,16 +12,6 @@ librust-hyper-dev librust-tokio-dev librust-serde-dev
 librust-serde-derive-dev librust-serde-json-dev nginx wrk gnuplot-nox
 linux-perf"
 
-missing=""
-for p in $PACKAGES; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-            grep -q "install ok installed"; then
-        missing="$missing $p"
-    fi
-done
-[ -z "$missing" ] && exit 0
-
-echo "bench deps: installing$missing"
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
@@ -38,6 +28,5 @@ if [ ! -e "$policy" ]; then
 fi
 trap 'if [ "$own_policy" -eq 1 ]; then $SUDO rm -f "$policy"; fi' EXIT
 
-$SUDO apt-get update -qq
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing
+"$(dirname "$0")/../scripts/deps.sh" $PACKAGES

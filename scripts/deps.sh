@@ -1,17 +1,15 @@
 #!/bin/sh
-# Installs the Debian packages ingestd needs to build and test, by name.
-# A no-op when all are present; on a fresh machine it refreshes the package
-# lists once first.  Needs root (or sudo) only when something is missing.
+# Installs Debian packages by name: those ingestd needs to build and test,
+# plus any named on the command line.  A no-op when all are present; on a
+# fresh machine it refreshes the package lists once first.  Needs root (or
+# sudo) only when something is missing.
 #
-#   scripts/deps.sh                  build and test
-#   scripts/deps.sh bench-validate   also jansson and cJSON (reference parsers)
+#   scripts/deps.sh                              build and test
+#   scripts/deps.sh libjansson-dev libcjson-dev  and these too
 set -eu
 
 PACKAGES="build-essential pkg-config zlib1g-dev libzstd-dev libcmocka-dev
-python3 python3-pytest python3-zstandard"
-if [ "${1:-}" = "bench-validate" ]; then
-    PACKAGES="$PACKAGES libjansson-dev libcjson-dev"
-fi
+python3 python3-pytest python3-zstandard $*"
 
 missing=""
 for p in $PACKAGES; do
