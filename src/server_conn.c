@@ -359,6 +359,12 @@ static int conn_check_head(struct ing_conn *c)
         c->req.version_minor >= 1) {
         struct ing_http_out *out = &c->worker->out;
 
+        /* A final answer instead of 100; the client may still send the
+         * body, so the connection closes (and drains) after it. */
+        if (ing_route_precheck(c, &err) != ING_OK) {
+            return conn_fail(c, &err);
+        }
+
         if (out->cap - out->len >= sizeof(continue_answer)) {
             memcpy(out->data + out->len, continue_answer,
                    sizeof(continue_answer) - 1);

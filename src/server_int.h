@@ -174,6 +174,14 @@ bool ing_conn_is_idle(const struct ing_conn *c);
 void ing_route_request(struct ing_conn *c, char *body, size_t body_len);
 
 /*
+ * server_route.c: for Expect: 100-continue, whether the route will want
+ * the body.  Returns ING_OK, or ING_ERROR with err set to the answer the
+ * route would give (404, 405, 400, 415) so that the client need not send
+ * a body that is refused anyway (RFC 9110 §10.1.1).
+ */
+int ing_route_precheck(struct ing_conn *c, struct ing_err *err);
+
+/*
  * server_conn.c: queues an answer to the current request.  Keep-alive is
  * decided here (the request's wish, unless the connection is closing or
  * the worker is draining); extra_headers is NULL or CRLF-ended lines.

@@ -304,3 +304,17 @@ def test_chunked_framing_does_not_count_against_the_body_limit(start_server):
                b"Transfer-Encoding: chunked\r\n\r\n" + raw + b"0\r\n\r\n")
         assert c.read_response().status == 202
     assert server.read_events() == [body]
+
+
+@pytest.mark.parametrize("head,status", [
+    (b"POST /nope HTTP/1.1\r\nHost: t\r\n", 404),
+    (b"PUT /ingest HTTP/1.1\r\nHost: t\r\n", 405),
+    (b"POST /ingest HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n", 415),
+    (b"POST /ingest HTTP/1.1\r\nHost: t\r\nContent-Encoding: br\r\n", 415),
+])
+def test_expect_continue_refused_before_the_body(server, head, status):
+    with server.client() as c:
+        c.send(head + b"Expect: 100-continue\r\nContent-Length: 10\r\n\r\n")
+        r = c.read_response()
+        assert r.status == status
+        assert r.header("connection") == "close"

@@ -156,10 +156,25 @@ def test_silent_connection_closes_after_read_timeout(start_server):
 
 def test_connection_limit_answers_503_and_recovers(start_server):
     server = start_server(["--max-connections", "3"], threads=1)
-    held = [server.client() for _ in range(3)]
+
+    def connect_until_accepted():
+        # the fixture's readiness probe may not be seen closed yet
+        deadline = time.monotonic() + 5
+        while True:
+            c = server.client()
+            try:
+                if c.request("GET", "/healthz").status == 200:
+                    return c
+            except OSError:
+                pass
+            c.close()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+    held = []
     try:
-        for c in held:
-            assert c.request("GET", "/healthz").status == 200
+        for _ in range(3):
+            held.append(connect_until_accepted())
         with server.client() as extra:
             r = extra.read_response()
             assert r.status == 503
