@@ -16,7 +16,7 @@ import pytest
 from httpclient import Client
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-BINARY = REPO / "build" / "ingestd"
+BINARY = pathlib.Path(os.environ.get("INGESTD_BINARY", REPO / "build" / "ingestd"))
 SHARED = pathlib.Path(os.environ.get("INGESTD_SHARED_DIR", REPO.parent / "shared"))
 
 
