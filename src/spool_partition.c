@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "spool_int.h"
 #include "spool_record.h"
 #include "spool_retention.h"
 #include "spool_segment.h"
@@ -778,38 +779,6 @@ static uint64_t frame(struct ing_spool_partition *p,
     return bytes;
 }
 
-/* Writes all of iov at `pos`, through short writes and IOV_MAX. */
-static int write_iov(int fd, struct iovec *iov, size_t iovcnt, uint64_t pos)
-{
-    while (iovcnt > 0) {
-        int batch = iovcnt > (size_t)IOV_MAX ? IOV_MAX : (int)iovcnt;
-        ssize_t n = pwritev(fd, iov, batch, (off_t)pos);
-
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            if (n == 0) {
-                errno = EIO;
-            }
-            return ING_ERROR;
-        }
-
-        pos += (uint64_t)n;
-        size_t left = (size_t)n;
-        while (iovcnt > 0 && iov->iov_len <= left) {
-            left -= iov->iov_len;
-            iov++;
-            iovcnt--;
-        }
-        if (left > 0) {
-            iov->iov_base = (char *)iov->iov_base + left;
-            iov->iov_len -= left;
-        }
-    }
-    return ING_OK;
-}
-
 /*
  * Puts the segment back as it was before the call: all or nothing.  A crash
  * between the write and this cut keeps the whole records already written;
@@ -852,7 +821,7 @@ int ing_spool_partition_append(struct ing_spool_partition *p,
         }
         uint64_t bytes =
             frame(p, events + done, n, p->next_offset + done, recv_time_ns);
-        if (write_iov(p->seg_fd, p->iov, 2 * n, pos) != ING_OK) {
+        if (ing_spool_write_at(p->seg_fd, p->iov, 2 * n, pos) != ING_OK) {
             return undo(p, errno, err);
         }
         pos += bytes;

@@ -6,14 +6,18 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "ing_err.h"
+#include "spool_int.h"
 
 #define SEGMENT_DIGITS 20
 
@@ -121,10 +125,11 @@ fail:
     return ING_ERROR;
 }
 
-static int write_all_at(int fd, const unsigned char *p, size_t len, off_t pos)
+int ing_spool_write_at(int fd, struct iovec *iov, size_t iovcnt, uint64_t pos)
 {
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, pos);
+    while (iovcnt > 0) {
+        int batch = iovcnt > (size_t)IOV_MAX ? IOV_MAX : (int)iovcnt;
+        ssize_t n = pwritev(fd, iov, batch, (off_t)pos);
 
         if (n < 0 && errno == EINTR) {
             continue;
@@ -135,11 +140,27 @@ static int write_all_at(int fd, const unsigned char *p, size_t len, off_t pos)
             }
             return ING_ERROR;
         }
-        p += n;
-        len -= (size_t)n;
-        pos += n;
+
+        pos += (uint64_t)n;
+        size_t left = (size_t)n;
+        while (iovcnt > 0 && iov->iov_len <= left) {
+            left -= iov->iov_len;
+            iov++;
+            iovcnt--;
+        }
+        if (left > 0) {
+            iov->iov_base = (char *)iov->iov_base + left;
+            iov->iov_len -= left;
+        }
     }
     return ING_OK;
+}
+
+static int write_all_at(int fd, const unsigned char *p, size_t len, off_t pos)
+{
+    struct iovec iov = {(void *)(uintptr_t)p, len};
+
+    return ing_spool_write_at(fd, &iov, 1, (uint64_t)pos);
 }
 
 int ing_spool_segment_create(int dir_fd, uint64_t base_offset)
