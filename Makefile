@@ -81,7 +81,7 @@ unit: $(UNIT_BINS) $(BUILD)/bench/load_test
 	@set -e; for t in $(UNIT_BINS) $(BUILD)/bench/load_test; do \
 	    echo "== $$t"; $$t; done
 
-integration: all $(BUILD)/alloc_count.so
+integration: all $(BUILD)/alloc_count.so $(BUILD)/slow_fsync.so
 	$(PYTHON) -m pytest -q tests/integration
 
 test: deps
@@ -106,7 +106,8 @@ include fuzz/Makefile.inc
 
 -include $(DEPFILES)
 
-# LD_PRELOAD allocation counter used by the memory test and the benchmark.
-$(BUILD)/alloc_count.so: tests/support/alloc_count.c
+# LD_PRELOAD helpers: the allocation counter (memory test, benchmark) and
+# a slow fsync (shows that --ack durable answers wait for one).
+$(BUILD)/%.so: tests/support/%.c
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -g -shared -fPIC -o $@ $<
+	$(CC) -O2 -g -shared -fPIC -o $@ $< -ldl

@@ -1,9 +1,14 @@
 """--ack durable: answers wait for the fsync that covers their records."""
 import subprocess
+import time
 
-from conftest import BINARY
+import pytest
+
+from conftest import BINARY, REPO
 from httpclient import post_event
 from test_ingest import event
+
+SLOW_FSYNC = REPO / "build" / "slow_fsync.so"
 
 
 def test_durable_mode_answers_and_stores(start_server):
@@ -40,3 +45,29 @@ def test_durable_and_memory_modes_log_their_mode(start_server, tmp_path):
     out = subprocess.run([str(BINARY), "check", "--data-dir",
                           str(tmp_path / "d")], capture_output=True)
     assert out.returncode == 0
+
+
+def timed_post(server):
+    with server.client() as c:
+        started = time.monotonic()
+        r = c.request("POST", "/ingest", event(1))
+        assert r.status == 202
+        return time.monotonic() - started
+
+
+def test_durable_answer_waits_for_the_fsync(start_server):
+    """With every fsync slowed by 600 ms, a durable 202 takes that long and
+    a memory-mode 202 does not (its fsyncs run beside, on a timer)."""
+    if not SLOW_FSYNC.exists():
+        pytest.fail("build/slow_fsync.so missing: run `make test`")
+    env = {"LD_PRELOAD": str(SLOW_FSYNC), "SLOW_FSYNC_MS": "600"}
+
+    durable = start_server(["--ack", "durable"], env=env)
+    assert timed_post(durable) >= 0.55
+    assert durable.stop() == 0
+
+    memory = start_server(["--ack", "memory", "--fsync-interval", "10ms"],
+                          env=env, data_dir=durable.data_dir.parent / "mem")
+    timed_post(memory)  # starts the periodic fsyncs
+    assert max(timed_post(memory) for _ in range(5)) < 0.3
+    assert memory.stop() == 0
