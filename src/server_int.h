@@ -134,6 +134,8 @@ struct ing_worker {
 
     bool draining;
     uint64_t drain_deadline_ms;
+    bool accept_paused;  /* listener unwatched until the next tick */
+    bool accept_failing; /* an EMFILE incident is logged */
     int exit_status;
 };
 

@@ -257,6 +257,32 @@ static void worker_refuse(struct ing_worker *w, int fd)
     close(fd);
 }
 
+/*
+ * Out of descriptors: the pending connection stays in the queue and the
+ * level-triggered listener would wake us at once, forever.  Stop watching
+ * it until the next timer tick, and log once per incident.
+ */
+static void worker_accept_pause(struct ing_worker *w, int errnum)
+{
+    if (!w->accept_failing) {
+        ING_LOG_ERRNO(ING_LOG_WARN, "worker", errnum,
+                      "accept4() failed, pausing accepts: out of descriptors "
+                      "connections=%zu",
+                      w->conn_count);
+        w->accept_failing = true;
+    }
+    ing_loop_modify(w->loop, w->listen_fd, 0, &w->listen_fd);
+    w->accept_paused = true;
+}
+
+static void worker_accept_resume(struct ing_worker *w)
+{
+    if (w->accept_paused && w->listen_fd >= 0) {
+        ing_loop_modify(w->loop, w->listen_fd, ING_LOOP_READ, &w->listen_fd);
+        w->accept_paused = false;
+    }
+}
+
 static void worker_accept(struct ing_worker *w)
 {
     for (int i = 0; i < ACCEPT_BURST; i++) {
@@ -264,10 +290,14 @@ static void worker_accept(struct ing_worker *w)
             accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE) {
-                ING_LOG_ERRNO(ING_LOG_WARN, "worker", errno,
-                              "accept4() failed: out of descriptors");
+                worker_accept_pause(w, errno);
             }
             return;
+        }
+        if (w->accept_failing) {
+            ING_INFO("worker", "accepting again connections=%zu",
+                     w->conn_count);
+            w->accept_failing = false;
         }
 
         struct ing_conn *c = w->free_conns;
@@ -394,6 +424,7 @@ void *ing_worker_main(void *arg)
             worker_begin_drain(w);
         }
         if (w->now_ms - last_sweep_ms >= TICK_MS) {
+            worker_accept_resume(w);
             ing_group_sync_tick(w);
             worker_sweep_timers(w);
             worker_retain(w);

@@ -199,3 +199,52 @@ def test_connection_limit_answers_503_and_recovers(start_server):
     finally:
         for c in held:
             c.close()
+
+
+def test_out_of_descriptors_pauses_accepts_and_recovers(start_server):
+    """With few descriptors, accept4() fails with EMFILE while the
+    connection waits in the queue: the server must neither spin nor log a
+    line per attempt, and must accept again once descriptors are freed."""
+    import resource
+
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    server = start_server(threads=1)
+    server.kill()
+    server.proc = subprocess.Popen(
+        [str(BINARY), "serve", "--listen", f"127.0.0.1:{server.port}",
+         "--data-dir", str(server.data_dir), "--threads", "1"],
+        stdout=server.log, stderr=server.log, preexec_fn=low_limit)
+    deadline = time.monotonic() + 5
+    while server.log_text().count("server: listening") < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    clients = []
+    try:
+        for _ in range(80):
+            clients.append(server.client())
+        time.sleep(1.0)
+        cpu = sum(int(x) for x in open(f"/proc/{server.proc.pid}/stat")
+                  .read().split(")")[1].split()[11:13])
+        time.sleep(1.0)
+        cpu_after = sum(int(x) for x in open(f"/proc/{server.proc.pid}/stat")
+                        .read().split(")")[1].split()[11:13])
+        assert cpu_after - cpu < 30, "the server spins on a failing accept"
+        assert server.log_text().count("accept4() failed") == 1
+    finally:
+        for c in clients:
+            c.close()
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            with server.client() as c:
+                if c.request("GET", "/healthz").status == 200:
+                    break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert "accepting again" in server.log_text()
+    assert server.stop() == 0
