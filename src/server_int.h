@@ -139,33 +139,81 @@ struct ing_worker {
     int exit_status;
 };
 
-/* server_worker.c */
+/*
+ * server_worker.c.  All on the worker's own thread, except init and fini,
+ * which the main thread calls before the thread starts and after it ends.
+ */
+
+/* Allocates the worker's pools, scratch, loop, eventfds, spool partition
+ * and sync thread.  Returns ING_OK, or ING_ERROR (logged). */
 int ing_worker_init(struct ing_worker *w, unsigned id,
                     const struct ing_config *cfg);
+
+/* Stops the sync thread, closes the partition and frees everything. */
 void ing_worker_fini(struct ing_worker *w);
+
+/* The thread's body: the loop, until drained.  arg is the worker. */
 void *ing_worker_main(void *arg);
+
+/* Returns a closed connection's slot to the free list. */
 void ing_worker_conn_release(struct ing_worker *w, struct ing_conn *c);
+
+/* Puts c under `timer` (or none), started now. */
 void ing_worker_timer_set(struct ing_worker *w, struct ing_conn *c,
                           enum conn_timer timer);
 
-/* server_group.c */
+/*
+ * server_group.c (group commit, see its header comment).  Worker thread.
+ */
+
+/* Allocates room for cap staged event views.  Start-up only. */
 int ing_group_init(struct ing_worker *w, size_t cap);
 void ing_group_fini(struct ing_worker *w);
+
+/* Stages c's events (views into its buffer, or into the shared decode
+ * buffer when bytes_are_reused, which commits at once). */
 int ing_group_stage(struct ing_conn *c, const struct ing_view *events,
                     size_t count, bool bytes_are_reused);
+
+/* Appends everything staged; marks the staged connections on failure. */
 void ing_group_commit(struct ing_worker *w);
+
+/* End of a loop turn: commit and release (or park) every waiting answer. */
 void ing_group_flush(struct ing_worker *w);
+
+/* The sync thread's eventfd fired: release what the fsync covered. */
 void ing_group_synced(struct ing_worker *w);
+
+/* Timer tick: starts the periodic fsync of ack=memory when it is due. */
 void ing_group_sync_tick(struct ing_worker *w);
+
+/* Shutdown past its deadline: forget the connections waiting for fsync. */
 void ing_group_abandon(struct ing_worker *w);
 
-/* server_conn.c */
+/*
+ * server_conn.c.  Worker thread.
+ */
+
+/* Writes the answers that waited for a commit or fsync (a 503 in their
+ * place when c->store_failed), then goes on with buffered requests. */
 void ing_conn_release_answers(struct ing_conn *c);
+
+/* ack=durable: stop watching c and its timers while its answers wait. */
 void ing_conn_park(struct ing_conn *c);
+
+/* Takes over an accepted, non-blocking socket fd. */
 void ing_conn_open(struct ing_worker *w, struct ing_conn *c, int fd);
+
+/* Readiness reported by the loop for c. */
 void ing_conn_on_event(struct ing_conn *c, unsigned events);
+
+/* Closes c now (committing its staged events first) and frees its slot. */
 void ing_conn_close(struct ing_conn *c);
+
+/* c's timer expired: 408 for a started request, else close. */
 void ing_conn_on_timeout(struct ing_conn *c);
+
+/* True when c holds no partial request and no pending output. */
 bool ing_conn_is_idle(const struct ing_conn *c);
 
 /*
