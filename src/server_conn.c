@@ -359,10 +359,12 @@ static int conn_check_head(struct ing_conn *c)
         c->req.version_minor >= 1) {
         struct ing_http_out *out = &c->worker->out;
 
-        /* A final answer instead of 100; the client may still send the
-         * body, so the connection closes (and drains) after it. */
-        if (ing_route_precheck(c, &err) != ING_OK) {
-            return conn_fail(c, &err);
+        /* The route's final answer instead of 100; the client may still
+         * send the body, so the connection closes (and drains) after it. */
+        if (!ing_route_wants_body(c)) {
+            c->close_after_write = true;
+            ing_route_request(c, NULL, 0);
+            return ING_ERROR;
         }
 
         if (out->cap - out->len >= sizeof(continue_answer)) {

@@ -91,8 +91,8 @@ void ing_group_commit(struct ing_worker *w)
     }
 }
 
-int ing_group_stage(struct ing_conn *c, const struct ing_view *events,
-                    size_t count, bool bytes_are_reused)
+void ing_group_stage(struct ing_conn *c, const struct ing_view *events,
+                     size_t count, bool bytes_are_reused)
 {
     struct ing_worker *w = c->worker;
 
@@ -115,7 +115,6 @@ int ing_group_stage(struct ing_conn *c, const struct ing_view *events,
     if (bytes_are_reused) {
         ing_group_commit(w);
     }
-    return ING_OK;
 }
 
 /* Releases every connection of a waiting list with a 503. */

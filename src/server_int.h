@@ -172,8 +172,8 @@ void ing_group_fini(struct ing_worker *w);
 
 /* Stages c's events (views into its buffer, or into the shared decode
  * buffer when bytes_are_reused, which commits at once). */
-int ing_group_stage(struct ing_conn *c, const struct ing_view *events,
-                    size_t count, bool bytes_are_reused);
+void ing_group_stage(struct ing_conn *c, const struct ing_view *events,
+                     size_t count, bool bytes_are_reused);
 
 /* Appends everything staged; marks the staged connections on failure. */
 void ing_group_commit(struct ing_worker *w);
@@ -224,12 +224,12 @@ bool ing_conn_is_idle(const struct ing_conn *c);
 void ing_route_request(struct ing_conn *c, char *body, size_t body_len);
 
 /*
- * server_route.c: for Expect: 100-continue, whether the route will want
- * the body.  Returns ING_OK, or ING_ERROR with err set to the answer the
- * route would give (404, 405, 400, 415) so that the client need not send
- * a body that is refused anyway (RFC 9110 §10.1.1).
+ * server_route.c: whether the route will want this request's body, judged
+ * from the head alone (path, method, Host, Content-Type, Content-Encoding).
+ * When it will not, ing_route_request(c, NULL, 0) gives the answer it
+ * would give anyway, without the body (RFC 9110 §10.1.1).
  */
-int ing_route_precheck(struct ing_conn *c, struct ing_err *err);
+bool ing_route_wants_body(const struct ing_conn *c);
 
 /*
  * server_conn.c: queues an answer to the current request.  Keep-alive is

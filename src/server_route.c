@@ -120,30 +120,17 @@ static void route_ingest(struct ing_conn *c, char *body, size_t len)
     answer_queued(c, &batch);
 }
 
-int ing_route_precheck(struct ing_conn *c, struct ing_err *err)
+bool ing_route_wants_body(const struct ing_conn *c)
 {
     const struct ing_http_request *req = &c->req;
     enum ing_event_format format;
     enum ing_body_encoding enc;
+    struct ing_err err;
 
-    if (!ing_view_eq(req->path, "/ingest")) {
-        return ing_err_set(err, ING_ERR_NOT_FOUND, "not found", ING_ERR_NONE);
-    }
-    if (req->method != ING_HTTP_POST) {
-        return ing_err_set(err, ING_ERR_METHOD, "method not allowed",
-                           ING_ERR_NONE);
-    }
-    if (req->version_minor >= 1 && !req->has_host) {
-        return ing_err_set(err, ING_ERR_BAD_REQUEST, "missing Host header",
-                           ING_ERR_NONE);
-    }
-    if (body_format(req->content_type, &format) != ING_OK) {
-        return ing_err_set(err, ING_ERR_UNSUPPORTED,
-                           "Content-Type must be application/json or "
-                           "application/x-ndjson",
-                           ING_ERR_NONE);
-    }
-    return ing_body_encoding_parse(req->content_encoding, &enc, err);
+    return ing_view_eq(req->path, "/ingest") && req->method == ING_HTTP_POST &&
+           (req->version_minor == 0 || req->has_host) &&
+           body_format(req->content_type, &format) == ING_OK &&
+           ing_body_encoding_parse(req->content_encoding, &enc, &err) == ING_OK;
 }
 
 static bool method_is_get(const struct ing_http_request *req)

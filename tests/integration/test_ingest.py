@@ -318,3 +318,5 @@ def test_expect_continue_refused_before_the_body(server, head, status):
         r = c.read_response()
         assert r.status == status
         assert r.header("connection") == "close"
+        if status == 405:
+            assert r.header("allow") == "POST"
